@@ -1,0 +1,171 @@
+"""The ``emofeat`` command line: one Typer app; commands are thin wrappers over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import pandas as pd
+import typer
+
+from emofeat.config import FeatureConfig
+from emofeat.errors import EmofeatError
+
+app = typer.Typer(
+    name="emofeat",
+    help="Audio-visual emotion corpora into a versioned feature store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Path of the feature store.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+SnapshotOpt = Annotated[
+    str | None, typer.Option("--snapshot", help="Snapshot id, tag or branch to read (default: main).")
+]
+
+
+def fail(exc: EmofeatError, code: int = 1) -> NoReturn:
+    """The one way a command exits on error: a readable line on stderr and a non-zero code."""
+    typer.echo(f"emofeat: error ({exc.kind}): {exc.message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors_exit() -> Iterator[None]:
+    try:
+        yield
+    except EmofeatError as exc:
+        fail(exc)
+
+
+def emit_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def ingest(
+    corpus: Annotated[str, typer.Argument(help="Corpus adapter name (see `emofeat corpora`).")],
+    source_dir: Annotated[Path, typer.Argument(help="Root directory of the corpus on disk.")],
+    store: StoreOpt,
+    config: Annotated[Path | None, typer.Option("--config", help="Feature config (TOML or JSON).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Batches processed in parallel.")] = 2,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Clips per task.")] = 8,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Batches per commit.")] = 4,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process failed clips again.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="prefect (default) or local (no Prefect).")] = "prefect",
+    dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address for the batches.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: count clips, write nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest a corpus: decode, faces, audio features, tags; commit to the store."""
+    from emofeat.cli.ingest import run_ingest
+
+    with errors_exit():
+        cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
+        result = run_ingest(
+            corpus, source_dir, store, cfg, workers, batch_size, checkpoint_every, retry_failed, engine, dask, dry_run
+        )
+    if as_json:
+        emit_json(result)
+    else:
+        from emofeat.cli.render import print_summary
+
+        print_summary(result)
+
+
+@app.command()
+def catalog(
+    store: StoreOpt,
+    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    feature_version: Annotated[str | None, typer.Option("--feature-version", help="Ledger to join.")] = None,
+    snapshot: SnapshotOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the clips of the store, one per line, with their status."""
+    from emofeat.store import open_store
+
+    with errors_exit():
+        frame = open_store(store, snapshot).catalog(corpus, feature_version)
+    if as_json:
+        for row in frame.to_dict(orient="records"):
+            emit_json({k: _plain(v) for k, v in row.items()})
+    else:
+        columns = ["clip_id", "subject", "sex", "label", "status", "error_kind"]
+        typer.echo(frame[columns].to_string(index=False) if len(frame) else "(no clips)")
+
+
+@app.command()
+def versions(
+    store: StoreOpt,
+    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    snapshot: SnapshotOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the feature versions in the store, with their config and clip counts."""
+    from emofeat.store import open_store
+
+    with errors_exit():
+        found = open_store(store, snapshot).feature_versions(corpus)
+    if as_json:
+        for v in found:
+            emit_json(v)
+    else:
+        for v in found:
+            typer.echo(f"{v['feature_version']}  {v['corpus']}  ok={v['clips']['ok']} failed={v['clips']['failed']}")
+
+
+@app.command()
+def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = False) -> None:
+    """The store's commits, newest first, with the run recorded in each."""
+    from emofeat.store import open_store
+
+    with errors_exit():
+        commits = open_store(store, snapshot).history()
+    for c in commits:
+        if as_json:
+            emit_json({"snapshot": c.snapshot, "message": c.message, "written_at": c.written_at, "metadata": c.metadata})
+        else:
+            typer.echo(f"{c.snapshot}  {c.written_at}  {c.message}")
+
+
+@app.command()
+def corpora(as_json: JsonOpt = False) -> None:
+    """The registered corpus adapters."""
+    from emofeat.corpora import adapter_names, get_adapter
+
+    for name in adapter_names():
+        adapter = get_adapter(name)
+        if as_json:
+            emit_json({"name": name, "layout": adapter.layout, "labels": list(adapter.labels)})
+        else:
+            typer.echo(f"{name:10s} {adapter.layout}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def main() -> None:
+    app()

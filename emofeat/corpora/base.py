@@ -1,0 +1,164 @@
+"""The corpus adapter interface and its registry.
+
+An adapter turns a corpus directory into a :class:`Manifest`: one :class:`ClipRecord` per
+clip it understands, and one :class:`SkippedFile` (with a reason) per file it does not, so
+every file under the root is accounted for. Adapters never open media files: a manifest is
+cheap to build and lets a data engineer check a corpus before the heavy run.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from emofeat.errors import CorpusError
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """One clip of a corpus, as its adapter reads it from names and side files.
+
+    ``clip_id`` is ``"<corpus>/<source>"``: deterministic, readable and unique across
+    corpora. ``source`` is the POSIX path relative to the corpus root (a directory for an
+    image sequence). ``sex`` is ``"male"``, ``"female"`` or ``None`` where the corpus does not
+    say. ``label`` is the corpus's native emotion name (``None`` when unlabeled); ``meta``
+    holds the other codes the corpus carries (modality, intensity, ...), as strings.
+    """
+
+    clip_id: str
+    corpus: str
+    source: str
+    subject: str | None = None
+    sex: str | None = None
+    label: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file under the corpus root that is not a clip, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an adapter found under a corpus root."""
+
+    corpus: str
+    root: Path
+    clips: tuple[ClipRecord, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+class CorpusAdapter(ABC):
+    """Base class of every corpus adapter; subclasses register with :func:`register`."""
+
+    #: Registry name, e.g. ``"ravdess"``.
+    name: ClassVar[str]
+    #: The native label set, in the corpus's own order.
+    labels: ClassVar[tuple[str, ...]]
+    #: One line on the expected on-disk layout (the module docstring has the details).
+    layout: ClassVar[str]
+
+    def clip(
+        self,
+        source: str,
+        *,
+        subject: str | None = None,
+        sex: str | None = None,
+        label: str | None = None,
+        meta: dict[str, str] | None = None,
+    ) -> ClipRecord:
+        """Build a record for ``source`` (relative POSIX path) with this adapter's corpus name."""
+        return ClipRecord(
+            clip_id=f"{self.name}/{source}",
+            corpus=self.name,
+            source=source,
+            subject=subject,
+            sex=sex,
+            label=label,
+            meta=meta or {},
+        )
+
+    @abstractmethod
+    def scan(self, root: Path) -> Manifest:
+        """List the clips under ``root`` without opening any media file.
+
+        Raises
+        ------
+        CorpusError
+            When ``root`` is not a readable directory.
+        """
+
+
+_REGISTRY: dict[str, type[CorpusAdapter]] = {}
+
+A = TypeVar("A", bound=type[CorpusAdapter])
+
+
+def register(cls: A) -> A:
+    """Class decorator: make an adapter available by its ``name``."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise CorpusError(f"two corpus adapters are named {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_adapter(name: str) -> CorpusAdapter:
+    """An instance of the adapter registered as ``name``.
+
+    Raises
+    ------
+    CorpusError
+        When no adapter has that name (the message lists the known ones).
+    """
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise CorpusError(
+            f"unknown corpus {name!r}; known corpora: {', '.join(sorted(_REGISTRY))}", kind="unknown_corpus"
+        ) from None
+
+
+def adapter_names() -> list[str]:
+    """Names of every registered adapter, sorted."""
+    return sorted(_REGISTRY)
+
+
+def check_root(root: Path) -> Path:
+    """Resolve a corpus root, raising :class:`CorpusError` unless it is a readable directory."""
+    if not root.is_dir():
+        raise CorpusError(f"corpus root {str(root)!r} is not a directory", kind="missing_root")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise CorpusError(f"corpus root {str(root)!r} is not readable", kind="unreadable_root")
+    return root.resolve()
+
+
+def walk_files(root: Path) -> Iterator[str]:
+    """Every regular file under ``root`` as a sorted relative POSIX path (hidden files included)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath).relative_to(root)
+        for name in sorted(filenames):
+            yield (base / name).as_posix()
+
+
+def build_manifest(
+    adapter: CorpusAdapter, root: Path, classify: Callable[[str], ClipRecord | SkippedFile]
+) -> Manifest:
+    """Run ``classify`` over every file under ``root`` and gather clips and skips."""
+    clips: list[ClipRecord] = []
+    skipped: list[SkippedFile] = []
+    for source in walk_files(root):
+        item = classify(source)
+        if isinstance(item, ClipRecord):
+            clips.append(item)
+        else:
+            skipped.append(item)
+    return Manifest(adapter.name, root, tuple(clips), tuple(skipped))

@@ -1,0 +1,203 @@
+"""The ingestion driver: manifest, plan, batches, checkpoint commits, summary.
+
+:func:`ingest` is the one implementation of a run. Where batches execute is pluggable
+(``map_batches``): a local thread pool by default, Prefect tasks in ``flows/``, or a Dask
+cluster through Prefect's Dask task runner. Every ``checkpoint_every`` batches the forked
+sessions are merged and committed, so an interrupted run loses at most that much work and a
+re-run skips what is already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
+from emofeat.corpora import ClipRecord, Manifest, get_adapter
+from emofeat.errors import ConfigError
+from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
+from emofeat.pipeline.plan import PlannedClip, batches, make_plan
+from emofeat.provenance import environment
+from emofeat.store import BRANCH, commit, open_group, open_repo, read_ledger, record
+
+log = logging.getLogger(__name__)
+
+MapBatches = Callable[[list[BatchJob]], Iterable[BatchResult]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes (never part of the feature version)."""
+
+    batch_size: int = 8
+    checkpoint_every: int = 4
+    workers: int = 2
+    retry_failed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:
+            raise ConfigError("batch_size, checkpoint_every and workers must all be >= 1")
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of a run (``--json`` prints :meth:`to_dict`)."""
+
+    corpus: str
+    store: str
+    feature_version: str
+    snapshot: str
+    clips: dict[str, int]
+    ignored: list[dict[str, str]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def map_threads(workers: int) -> MapBatches:
+    """Run batches on a local thread pool (decoders and ONNX Runtime release the GIL)."""
+
+    def run(jobs: list[BatchJob]) -> list[BatchResult]:
+        if workers == 1 or len(jobs) == 1:
+            return [run_batch(j) for j in jobs]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emofeat-batch") as pool:
+            return list(pool.map(run_batch, jobs))
+
+    return run
+
+
+def ingest(
+    corpus: str,
+    source_dir: str | Path,
+    store: str | Path,
+    config: FeatureConfig | None = None,
+    options: RunOptions | None = None,
+    map_batches: MapBatches | None = None,
+) -> IngestSummary:
+    """Ingest a corpus into the store at ``store`` (created if missing).
+
+    Per-clip failures are recorded in the ledger and returned in the summary; they do not
+    stop the run.
+
+    Raises
+    ------
+    CorpusError
+        When the corpus name is unknown or ``source_dir`` is not a readable directory.
+    FaceModelError
+        When the face detector cannot be loaded.
+    StoreError
+        When the store cannot be opened or a commit fails.
+    """
+    started = time.perf_counter()
+    config = config or FeatureConfig()
+    options = options or RunOptions()
+    map_batches = map_batches or map_threads(options.workers)
+    manifest = get_adapter(corpus).scan(Path(source_dir))
+    detector = detector_for(config.faces)
+    weights = {detector.name: detector.weights_sha256}
+    fv = feature_version_id(config, weights)
+    repo = open_repo(store, create=True)
+    tip = open_group(repo.readonly_session(branch=BRANCH).store)
+    plan = make_plan(manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed)
+    version_attrs = {
+        "feature_version": fv,
+        "corpus": corpus,
+        "created": datetime.now(UTC).isoformat(),
+        "config": config.to_dict(),
+        "implementation": IMPLEMENTATION_VERSIONS,
+        "weights": weights,
+        "provenance": environment(),
+    }
+    log.info("%s: %d clips to process, %d already stored (%s)", corpus, len(plan.todo), len(plan.done), fv)
+    counts = {"ok": 0, "failed": 0, "skipped": len(plan.done)}
+    failures: list[dict[str, Any]] = []
+    commits: list[str] = []
+    groups = _groups(list(batches(plan.todo, options.batch_size)), options.checkpoint_every)
+    # The first checkpoint also carries the catalog rows of the clips that were skipped.
+    pending_catalog = [_catalog_row(manifest, p) for p in plan.done]
+    for index, group in enumerate(groups or [[]], start=1):
+        session = repo.writable_session(BRANCH)
+        jobs = [BatchJob(corpus, str(manifest.root), fv, config, b, session.fork()) for b in group]
+        results = list(map_batches(jobs)) if jobs else []
+        if results:
+            session.merge(*[r.session for r in results])
+        rows = [row for r in results for row in r.rows]
+        for row in rows:
+            counts[row["status"]] += 1
+            if row["status"] != "ok":
+                failures.append({k: row[k] for k in ("clip_id", "stage", "error_kind", "error")})
+        catalog_rows = pending_catalog + [_catalog_row(manifest, p) for b in group for p in b]
+        pending_catalog = []
+        record(session, corpus, fv, version_attrs, catalog_rows, rows)
+        metadata = _run_metadata(manifest, fv, config, weights, counts, index, max(len(groups), 1))
+        snapshot = commit(session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata)
+        if snapshot is not None:
+            commits.append(snapshot)
+            log.info("committed %s (%s)", snapshot, json.dumps(counts))
+    return IngestSummary(
+        corpus=corpus,
+        store=str(store),
+        feature_version=fv,
+        snapshot=repo.lookup_branch(BRANCH),
+        clips=counts,
+        ignored=[{"source": s.source, "reason": s.reason} for s in manifest.skipped],
+        failures=failures,
+        commits=commits,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _groups(items: list[tuple[PlannedClip, ...]], size: int) -> list[list[tuple[PlannedClip, ...]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _catalog_row(manifest: Manifest, planned: PlannedClip) -> dict[str, Any]:
+    r: ClipRecord = planned.record
+    return {
+        "clip_id": r.clip_id,
+        "corpus": r.corpus,
+        "source": r.source,
+        "source_sha256": planned.sha256,
+        "subject": r.subject,
+        "sex": r.sex,
+        "label": r.label,
+        "meta": json.dumps(r.meta, sort_keys=True),
+    }
+
+
+def _run_metadata(
+    manifest: Manifest,
+    fv: str,
+    config: FeatureConfig,
+    weights: dict[str, str],
+    counts: dict[str, int],
+    checkpoint: int,
+    checkpoints: int,
+) -> dict[str, Any]:
+    return {
+        "emofeat": {
+            "kind": "ingest",
+            "corpus": manifest.corpus,
+            "source_dir": str(manifest.root),
+            "feature_version": fv,
+            "config": config.to_dict(),
+            "implementation": IMPLEMENTATION_VERSIONS,
+            "weights": weights,
+            "counts": dict(counts),
+            "ignored_files": len(manifest.skipped),
+            "checkpoint": checkpoint,
+            "checkpoints": checkpoints,
+            "final": checkpoint == checkpoints,
+            "environment": environment(),
+        }
+    }

@@ -1,0 +1,84 @@
+"""Planning an ingestion run: which clips to process, which are already done.
+
+A clip is *done* for a feature version when its ledger row records the same source digest
+(whatever its status: a failure on unchanged bytes under an unchanged config would fail the
+same way again, unless the run asks to retry failures). Everything else is *todo*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from emofeat.corpora import ClipRecord, Manifest
+
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    """A clip with the digest of its source bytes (``""`` when the source could not be read)."""
+
+    record: ClipRecord
+    sha256: str
+    read_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    todo: tuple[PlannedClip, ...]
+    done: tuple[PlannedClip, ...]
+
+
+def source_digest(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (names and bytes, sorted) for image sequences.
+
+    Raises
+    ------
+    OSError
+        When the source cannot be read.
+    """
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with f.open("rb") as fh:
+            while block := fh.read(_BLOCK):
+                h.update(block)
+    return h.hexdigest()
+
+
+def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
+    try:
+        return PlannedClip(record, source_digest(manifest.root / record.source))
+    except OSError as exc:
+        return PlannedClip(record, "", read_error=f"cannot read {record.source!r}: {exc.strerror or exc}")
+
+
+def make_plan(manifest: Manifest, ledger: pd.DataFrame, *, retry_failed: bool = False) -> Plan:
+    """Split the manifest's clips into todo and done against an existing ledger."""
+    known = {
+        row.clip_id: (row.source_sha256, row.status)
+        for row in ledger[["clip_id", "source_sha256", "status"]].itertuples(index=False)
+    }
+    todo: list[PlannedClip] = []
+    done: list[PlannedClip] = []
+    for record in manifest.clips:
+        planned = digest_clip(manifest, record)
+        previous = known.get(record.clip_id)
+        unchanged = previous is not None and planned.read_error is None and previous[0] == planned.sha256
+        if unchanged and not (retry_failed and previous is not None and previous[1] != "ok"):
+            done.append(planned)
+        else:
+            todo.append(planned)
+    return Plan(tuple(todo), tuple(done))
+
+
+def batches(clips: tuple[PlannedClip, ...], size: int) -> Iterator[tuple[PlannedClip, ...]]:
+    for start in range(0, len(clips), size):
+        yield clips[start : start + size]

@@ -1,0 +1,208 @@
+"""Reading a pinned snapshot of the store: catalog, feature versions, clips, history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import zarr
+
+from emofeat.errors import NotFoundError
+from emofeat.store import layout
+from emofeat.store.repo import open_repo, resolve_snapshot
+from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table
+from emofeat.store.writer import existing_group
+
+CATALOG_COLUMNS = [
+    "clip_id",
+    "corpus",
+    "source",
+    "source_sha256",
+    "subject",
+    "sex",
+    "label",
+    "meta",
+    "feature_version",
+    "status",
+    "stage",
+    "error_kind",
+    "error",
+    "duration",
+    "frames",
+    "face_ratio",
+]
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of the store's history."""
+
+    snapshot: str
+    message: str
+    written_at: str
+    metadata: dict[str, Any]
+
+
+class FeatureStore:
+    """A read-only view of one snapshot of an emofeat store.
+
+    Every read goes through the snapshot chosen at open time, so a training run that records
+    :attr:`snapshot` and the feature version can read exactly the same data again.
+    """
+
+    def __init__(self, path: str | Path, snapshot: str | None = None):
+        self.path = str(path)
+        self._repo = open_repo(path)
+        self.snapshot: str = resolve_snapshot(self._repo, snapshot)
+        session = self._repo.readonly_session(snapshot_id=self.snapshot)
+        self._root = zarr.open_group(session.store, mode="r")
+        self._ledgers: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def __repr__(self) -> str:
+        return f"FeatureStore({self.path!r}, snapshot={self.snapshot!r})"
+
+    def corpora(self) -> list[str]:
+        """Names of the corpora in this snapshot."""
+        return sorted(name for name, node in self._root.groups() if layout.CATALOG in node)
+
+    @cached_property
+    def _versions(self) -> list[dict[str, Any]]:
+        rows = []
+        for corpus in self.corpora():
+            features = existing_group(self._root, layout.features_path(corpus))
+            for fv, group in sorted(features.groups()) if features is not None else ():
+                attrs = dict(group.attrs)
+                ledger = self._ledger(corpus, fv)
+                counts = ledger["status"].value_counts().to_dict()
+                rows.append(
+                    {
+                        "feature_version": fv,
+                        "corpus": corpus,
+                        "created": attrs.get("created"),
+                        "clips": {"ok": int(counts.get("ok", 0)), "failed": int(counts.get("failed", 0))},
+                        "config": attrs.get("config"),
+                        "implementation": attrs.get("implementation"),
+                        "weights": attrs.get("weights"),
+                        "provenance": attrs.get("provenance"),
+                    }
+                )
+        return sorted(rows, key=lambda r: (r["corpus"], r["created"] or "", r["feature_version"]))
+
+    def feature_versions(self, corpus: str | None = None) -> list[dict[str, Any]]:
+        """Every feature version (per corpus), oldest first, with its config and clip counts."""
+        return [v for v in self._versions if corpus is None or v["corpus"] == corpus]
+
+    def latest_version(self, corpus: str) -> str:
+        """The most recently created feature version of ``corpus``.
+
+        Raises
+        ------
+        NotFoundError
+            When the corpus has no feature version in this snapshot.
+        """
+        versions = self.feature_versions(corpus)
+        if not versions:
+            raise NotFoundError(f"corpus {corpus!r} has no features in snapshot {self.snapshot}")
+        return str(versions[-1]["feature_version"])
+
+    def _ledger(self, corpus: str, feature_version: str) -> pd.DataFrame:
+        key = (corpus, feature_version)
+        if key not in self._ledgers:
+            group = existing_group(self._root, layout.ledger_path(corpus, feature_version))
+            if group is None:
+                raise NotFoundError(f"no feature version {feature_version!r} for corpus {corpus!r}")
+            self._ledgers[key] = read_table(group, LEDGER_SCHEMA).set_index("clip_id", drop=False)
+        return self._ledgers[key]
+
+    def catalog(self, corpus: str | None = None, feature_version: str | None = None) -> pd.DataFrame:
+        """One row per clip (columns :data:`CATALOG_COLUMNS`), joined with the ledger of a
+        feature version (default: each corpus's latest).
+
+        Raises
+        ------
+        NotFoundError
+            When ``corpus`` or ``feature_version`` is not in this snapshot.
+        """
+        names = self.corpora()
+        if corpus is not None and corpus not in names:
+            raise NotFoundError(f"corpus {corpus!r} is not in this store (it has: {', '.join(names) or 'none'})")
+        frames = []
+        for name in [corpus] if corpus else names:
+            cat = read_table(existing_group(self._root, layout.catalog_path(name)), CATALOG_SCHEMA)
+            versions = self.feature_versions(name)
+            fv = feature_version or (versions[-1]["feature_version"] if versions else None)
+            ledger = self._ledger(name, fv).reset_index(drop=True) if fv else None
+            if ledger is not None:
+                cat = cat.merge(ledger.drop(columns=["source_sha256"]), on="clip_id", how="left")
+            cat["feature_version"] = fv
+            frames.append(cat.reindex(columns=CATALOG_COLUMNS))
+        if not frames:
+            return pd.DataFrame(columns=CATALOG_COLUMNS)
+        out = pd.concat(frames, ignore_index=True)
+        out["meta"] = [json.loads(m) if isinstance(m, str) and m else {} for m in out["meta"]]
+        return out.astype({"frames": "Int64"})
+
+    def read(self, clip_id: str, feature_version: str | None = None) -> dict[str, np.ndarray]:
+        """Every stored array of one clip: ``face``, ``face_present``, ``face_times``,
+        ``mfcc``, ``logmel``, ``egemaps_lld``, ``egemaps``, ``energy`` and their ``*_times``.
+
+        Raises
+        ------
+        NotFoundError
+            When the clip is unknown, or it failed (or was not processed) in that version.
+        """
+        try:
+            corpus = layout.corpus_of(clip_id)
+        except ValueError as exc:
+            raise NotFoundError(str(exc)) from exc
+        fv = feature_version or self.latest_version(corpus)
+        ledger = self._ledger(corpus, fv)
+        if clip_id not in ledger.index:
+            raise NotFoundError(f"clip {clip_id!r} is not in feature version {fv}")
+        row = ledger.loc[clip_id]
+        if row["status"] != "ok":
+            raise NotFoundError(
+                f"clip {clip_id!r} failed in {fv} at stage {row['stage']} ({row['error_kind']}): {row['error']}"
+            )
+        part = self._root[layout.part_path(corpus, fv, row["part"])]
+        i = int(row["row"])
+        per_clip = set(part.attrs.get("per_clip", []))
+        out: dict[str, np.ndarray] = {}
+        for key, arr in part.arrays():
+            if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
+                continue
+            start, stop = part[key + layout.OFFSETS_SUFFIX][i : i + 2]
+            value = arr[int(start) : int(stop)]
+            out[key] = value[0] if key in per_clip else value
+        return out
+
+    def history(self) -> list[Commit]:
+        """The commits leading to this snapshot, newest first."""
+        return [
+            Commit(c.id, c.message, c.written_at.isoformat(), dict(c.metadata))
+            for c in self._repo.ancestry(snapshot_id=self.snapshot)
+        ]
+
+    def tags(self) -> dict[str, str]:
+        """Tag name -> snapshot id."""
+        return {t: self._repo.lookup_tag(t) for t in sorted(self._repo.list_tags())}
+
+
+def open_store(path: str | Path, snapshot: str | None = None) -> FeatureStore:
+    """Open the store at ``path`` pinned to ``snapshot`` (an id, tag or branch; default: the
+    tip of ``main``).
+
+    Raises
+    ------
+    NotFoundError
+        When there is no store at ``path`` or the snapshot does not exist.
+    """
+    return FeatureStore(path, snapshot)
+
+
+__all__ = ["CATALOG_COLUMNS", "Commit", "FeatureStore", "open_store"]

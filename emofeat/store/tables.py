@@ -1,0 +1,111 @@
+"""Column tables (the catalog and the ledgers) stored as one 1-D Zarr array per column.
+
+A table is small next to the features (one row per clip), so an update reads it whole,
+upserts rows by key and writes it back only if something changed: re-running the same work
+leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import zarr
+
+ColumnType = Literal["str", "float", "int"]
+
+CATALOG_SCHEMA: dict[str, ColumnType] = {
+    "clip_id": "str",
+    "corpus": "str",
+    "source": "str",
+    "source_sha256": "str",
+    "subject": "str",
+    "sex": "str",
+    "label": "str",
+    "meta": "str",
+}
+
+LEDGER_SCHEMA: dict[str, ColumnType] = {
+    "clip_id": "str",
+    "source_sha256": "str",
+    "status": "str",
+    "stage": "str",
+    "error_kind": "str",
+    "error": "str",
+    "part": "str",
+    "row": "int",
+    "duration": "float",
+    "frames": "int",
+    "face_ratio": "float",
+}
+
+_DTYPES: dict[ColumnType, Any] = {"str": str, "float": "float64", "int": "int64"}
+_FILL: dict[ColumnType, Any] = {"str": "", "float": np.nan, "int": -1}
+
+
+def empty_table(schema: Mapping[str, ColumnType]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=_pandas_dtype(t)) for name, t in schema.items()})
+
+
+def read_table(group: zarr.Group | None, schema: Mapping[str, ColumnType]) -> pd.DataFrame:
+    """Read a table; a missing group is an empty table. Empty strings read back as ``None``."""
+    if group is None:
+        return empty_table(schema)
+    n = int(group.attrs.get("rows", 0))
+    data: dict[str, pd.Series] = {}
+    for name, kind in schema.items():
+        values = group[name][:] if name in group else np.full(n, _FILL[kind], dtype=object)
+        if kind == "str":
+            values = [None if v == "" else str(v) for v in values]
+        data[name] = pd.Series(values, dtype=_pandas_dtype(kind))
+    return pd.DataFrame(data)
+
+
+def upsert(old: pd.DataFrame, rows: Sequence[Mapping[str, Any]], schema: Mapping[str, ColumnType]) -> pd.DataFrame:
+    """``old`` with ``rows`` inserted or replacing the rows of the same ``clip_id``, sorted by it."""
+    if not rows:
+        return old
+    new = pd.DataFrame(
+        {
+            name: pd.Series([_clean(row.get(name), kind) for row in rows], dtype=_pandas_dtype(kind))
+            for name, kind in schema.items()
+        }
+    )
+    merged = pd.concat([old[~old["clip_id"].isin(new["clip_id"])], new], ignore_index=True)
+    return merged.sort_values("clip_id", kind="stable").reset_index(drop=True)
+
+
+def tables_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if len(a) != len(b):
+        return False
+    return bool(a.reset_index(drop=True).equals(b.reset_index(drop=True)))
+
+
+def write_table(parent: zarr.Group, name: str, frame: pd.DataFrame, schema: Mapping[str, ColumnType]) -> None:
+    """Write ``frame`` as the table ``parent/name`` (replacing what was there)."""
+    group = parent.require_group(name)
+    n = len(frame)
+    for column, kind in schema.items():
+        values = frame[column]
+        if kind == "str":
+            arr = np.array([("" if v is None or v is pd.NA else str(v)) for v in values], dtype=object)
+        else:
+            arr = values.fillna(_FILL[kind]).to_numpy(dtype=_DTYPES[kind])
+        out = group.create_array(column, shape=(n,), dtype=_DTYPES[kind], chunks=(max(n, 1),), overwrite=True)
+        if n:
+            out[:] = arr
+    group.attrs["rows"] = n
+
+
+def _clean(value: Any, kind: ColumnType) -> Any:
+    if kind == "str":
+        return None if value is None or value == "" else str(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return _FILL[kind]
+    return value
+
+
+def _pandas_dtype(kind: ColumnType) -> Any:
+    return {"str": object, "float": "float64", "int": "int64"}[kind]

@@ -1,0 +1,1 @@
+"""Prefect flows: thin wiring around emofeat's library calls."""
