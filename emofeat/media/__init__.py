@@ -1,0 +1,40 @@
+"""emofeat.media: the only code that opens media (layer 2).
+
+Probe containers, still images and folders of image frames; decode audio to mono float32 at
+a chosen rate; decode video frames at a sampling plan (uniform T frames, a fixed fps, or all)
+by presentation time, upright. Built on PyAV (its wheels bundle FFmpeg; no system ffmpeg).
+Every failure is an :class:`emofeat.errors.MediaError` subclass: no PyAV exception escapes.
+"""
+
+from __future__ import annotations
+
+from emofeat.media.audio import load_audio
+from emofeat.media.probe import probe
+from emofeat.media.records import Audio, Frames, MediaInfo
+from emofeat.media.sampling import FrameSelector, select_indices
+from emofeat.media.suffixes import (
+    AUDIO_SUFFIXES,
+    IMAGE_SUFFIXES,
+    MEDIA_SUFFIXES,
+    VIDEO_SUFFIXES,
+    is_image_file,
+    is_media_file,
+)
+from emofeat.media.video import read_frames
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "MEDIA_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "Audio",
+    "FrameSelector",
+    "Frames",
+    "MediaInfo",
+    "is_image_file",
+    "is_media_file",
+    "load_audio",
+    "probe",
+    "read_frames",
+    "select_indices",
+]

@@ -1,0 +1,130 @@
+"""Describe a media file, still image or image folder without decoding it all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.video.stream import VideoStream
+
+from emofeat.media._av import (
+    EXACT_COUNT_PREFIXES,
+    check_path,
+    iter_video,
+    open_decoder,
+    open_input,
+    require_streams,
+    rotation_cw,
+)
+from emofeat.media.images import image_geometry, list_sequence
+from emofeat.media.records import MediaInfo, MediaKind
+from emofeat.media.suffixes import is_image_file
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe a container file, a still image or a folder of image frames.
+
+    Decodes at most the first video frame (to read its rotation) and opens the audio decoder.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A media file, an image file (by suffix, see ``IMAGE_SUFFIXES``) or a folder whose
+        image files are the frames of one sequence.
+
+    Returns
+    -------
+    MediaInfo
+
+    Raises
+    ------
+    EmptyFileError
+        The file has zero bytes.
+    UnreadableMediaError
+        The path does not exist, is not media, or its header is damaged.
+    NoMediaStreamError
+        The file has neither an audio nor a video stream; the folder holds no image.
+    DecodeError
+        The first video frame cannot be decoded.
+    """
+    p = check_path(path)
+    if p.is_dir():
+        files = list_sequence(p)
+        width, height, rotation, codec = image_geometry(files[0])
+        return _picture_info(path, "image_sequence", codec, width, height, rotation, len(files))
+    if is_image_file(p):
+        width, height, rotation, codec = image_geometry(p)
+        return _picture_info(path, "image", codec, width, height, rotation, 1)
+    with open_input(p) as container:
+        audio, video = require_streams(container, p)
+        if audio is not None:
+            open_decoder(audio, p)
+        size: tuple[int, int] | None = None
+        rotation = 0
+        if video is not None:
+            frame, _t = next(iter_video(container, video, p))
+            rotation = rotation_cw(frame)
+            size = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+        return MediaInfo(
+            path=str(path),
+            kind="av",
+            container=container.format.name,
+            duration=_duration(container, audio, video),
+            has_audio=audio is not None,
+            has_video=video is not None,
+            audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+            audio_channels=audio.codec_context.channels if audio is not None else None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            video_codec=video.codec_context.name if video is not None else None,
+            width=size[0] if size else None,
+            height=size[1] if size else None,
+            rotation=rotation,
+            frame_count=_frame_count(container, video),
+            avg_fps=float(video.average_rate) if video is not None and video.average_rate else None,
+        )
+
+
+def _picture_info(
+    path: str | Path, kind: MediaKind, codec: str, width: int, height: int, rotation: int, count: int
+) -> MediaInfo:
+    return MediaInfo(
+        path=str(path),
+        kind=kind,
+        container=None,
+        duration=None,
+        has_audio=False,
+        has_video=True,
+        audio_sample_rate=None,
+        audio_channels=None,
+        audio_codec=None,
+        video_codec=codec,
+        width=width,
+        height=height,
+        rotation=rotation,
+        frame_count=count,
+        avg_fps=None,
+    )
+
+
+def _duration(
+    container: InputContainer, audio: AudioStream | None, video: VideoStream | None
+) -> float | None:
+    known = [
+        float(s.duration * s.time_base)
+        for s in (audio, video)
+        if s is not None and s.duration is not None and s.time_base is not None
+    ]
+    if known:
+        return max(known)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE
+    return None
+
+
+def _frame_count(container: InputContainer, video: VideoStream | None) -> int | None:
+    if video is None or not video.frames:
+        return None
+    if container.format.name.startswith(EXACT_COUNT_PREFIXES):
+        return int(video.frames)
+    return None
