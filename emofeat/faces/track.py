@@ -1,0 +1,158 @@
+"""Per-frame primary-face choice with temporal continuity, and the aligned face track of a clip.
+
+The primary-face rule (:func:`choose_primary`), for the detections of one frame:
+
+1. No detection above the threshold: no face in this frame (the previous choice is kept as
+   the reference for later frames).
+2. *Eligible* detections are those whose box area is at least :data:`MIN_AREA_RATIO` (0.5) of
+   the largest box in the frame; a face much smaller than the largest is never chosen.
+3. Without a previous choice (first frame with a face), the largest box wins.
+4. With a previous choice, the eligible detection with the highest IoU with the previous box
+   wins, if that IoU is at least :data:`MIN_IOU` (0.1). Else the eligible detection whose centre
+   is nearest the previous centre wins, if it lies within one previous-box diagonal. Else the
+   largest box wins (the tracked face is gone or shrank to less than half the largest).
+
+Ties are broken by the detector's order (descending score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emofeat.config import FaceConfig
+from emofeat.errors import FeatureError
+from emofeat.faces.align import align_face, template_for
+from emofeat.faces.base import N_LANDMARKS, Detections, FaceDetector
+from emofeat.faces.geometry import box_area, iou
+
+#: An eligible face has at least this fraction of the largest face's box area.
+MIN_AREA_RATIO = 0.5
+#: The IoU with the previous box at which continuity by overlap applies.
+MIN_IOU = 0.1
+
+
+@dataclass(frozen=True)
+class FaceTrack:
+    """The primary face of every frame of a clip.
+
+    Attributes
+    ----------
+    crops : np.ndarray
+        ``(T, S, S, 3)`` uint8 RGB aligned crops (``S = FaceConfig.crop_size``, 112 by default);
+        all zeros where no face.
+    present : np.ndarray
+        ``(T,)`` uint8, 1 where a face was found, else 0.
+    scores : np.ndarray
+        ``(T,)`` float32 detector score, 0 where no face.
+    boxes : np.ndarray
+        ``(T, 4)`` float32 ``x1, y1, x2, y2`` frame pixels, 0 where no face.
+    landmarks : np.ndarray
+        ``(T, 5, 2)`` float32 frame pixels (insightface order), 0 where no face.
+    """
+
+    crops: np.ndarray
+    present: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    landmarks: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.present.shape[0])
+
+
+def choose_primary(detections: Detections, previous_box: np.ndarray | None) -> int | None:
+    """Index of the primary face among one frame's detections (rule in the module docstring).
+
+    Parameters
+    ----------
+    detections : Detections
+        The frame's detections, by descending score.
+    previous_box : np.ndarray or None
+        ``(4,)`` box of the face chosen in an earlier frame, or None.
+
+    Returns
+    -------
+    int or None
+        Index into ``detections``, or None when there is none.
+    """
+    if len(detections) == 0:
+        return None
+    areas = box_area(detections.boxes)
+    largest = int(np.argmax(areas))  # first of equals = highest score
+    if previous_box is None:
+        return largest
+    eligible = np.flatnonzero(areas >= MIN_AREA_RATIO * areas[largest])
+    overlaps = iou(previous_box, detections.boxes[eligible])
+    best = int(np.argmax(overlaps))
+    if overlaps[best] >= MIN_IOU:
+        return int(eligible[best])
+    prev_centre = (previous_box[:2] + previous_box[2:4]) / 2.0
+    centres = (detections.boxes[eligible, :2] + detections.boxes[eligible, 2:4]) / 2.0
+    distances = np.hypot(*(centres - prev_centre).T)
+    nearest = int(np.argmin(distances))
+    diagonal = float(np.hypot(*(previous_box[2:4] - previous_box[:2])))
+    if distances[nearest] <= diagonal:
+        return int(eligible[nearest])
+    return largest
+
+
+def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) -> FaceTrack:
+    """Detect, choose and align the primary face in every frame.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``(T, H, W, 3)`` uint8 RGB frames (``T`` may be 0).
+    detector : FaceDetector
+        From :func:`emofeat.faces.load_detector`.
+    config : FaceConfig
+        ``threshold`` (minimum score) and ``crop_size`` are used.
+
+    Returns
+    -------
+    FaceTrack
+        Crops ``(T, S, S, 3)`` uint8, present ``(T,)`` uint8, scores ``(T,)`` float32, boxes
+        ``(T, 4)`` float32, landmarks ``(T, 5, 2)`` float32; zeros where no face.
+
+    Raises
+    ------
+    FeatureError
+        When ``images`` is not a ``(T, H, W, 3)`` uint8 array (kind ``bad_image``) or the crop
+        size is invalid (``bad_crop_size``).
+    FaceModelError
+        When the detector's model cannot be (re)loaded.
+    """
+    if (
+        not isinstance(images, np.ndarray)
+        or images.dtype != np.uint8
+        or images.ndim != 4
+        or images.shape[3] != 3
+    ):
+        raise FeatureError(
+            f"track_faces needs (T, H, W, 3) uint8 RGB frames, got {type(images).__name__} "
+            f"shape {getattr(images, 'shape', None)} dtype {getattr(images, 'dtype', None)}",
+            kind="bad_image",
+            stage="faces",
+        )
+    n, size = images.shape[0], config.crop_size
+    template_for(size)  # validate the crop size even when no frame has a face
+    crops = np.zeros((n, size, size, 3), np.uint8)
+    present = np.zeros((n,), np.uint8)
+    scores = np.zeros((n,), np.float32)
+    boxes = np.zeros((n, 4), np.float32)
+    landmarks = np.zeros((n, N_LANDMARKS, 2), np.float32)
+    previous: np.ndarray | None = None
+    for t in range(n):
+        found = detector.detect(images[t], config.threshold)
+        index = choose_primary(found, previous)
+        if index is None:
+            continue
+        previous = found.boxes[index]
+        crops[t] = align_face(images[t], found.landmarks[index], size)
+        present[t] = 1
+        scores[t] = found.scores[index]
+        boxes[t] = found.boxes[index]
+        landmarks[t] = found.landmarks[index]
+    return FaceTrack(crops=crops, present=present, scores=scores, boxes=boxes, landmarks=landmarks)
