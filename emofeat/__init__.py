@@ -44,4 +44,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'emofeat' has no attribute {name!r}")
 
 
-__all__ = ["FeatureConfig", "FeatureStore", "IngestSummary", "RunOptions", "__version__", "ingest", "open_store"]
+__all__ = [
+    "FeatureConfig",
+    "FeatureStore",
+    "IngestSummary",
+    "RunOptions",
+    "__version__",
+    "ingest",
+    "open_store",
+]

@@ -110,11 +110,11 @@ class AudioConfig:
 
     @property
     def win_length(self) -> int:
-        return int(round(self.win_ms * self.sample_rate / 1000))
+        return round(self.win_ms * self.sample_rate / 1000)
 
     @property
     def hop_length(self) -> int:
-        return int(round(self.hop_ms * self.sample_rate / 1000))
+        return round(self.hop_ms * self.sample_rate / 1000)
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,7 @@ class FeatureConfig:
 
     def to_dict(self, *, hashed_only: bool = False) -> dict[str, Any]:
         """Plain-data form; ``hashed_only`` drops runtime-only fields such as file paths."""
-        return {
-            f.name: _section_dict(getattr(self, f.name), hashed_only)
-            for f in dataclasses.fields(self)
-        }
+        return {f.name: _section_dict(getattr(self, f.name), hashed_only) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:

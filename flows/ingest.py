@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import settings  # noqa: F401  (must precede prefect)
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from emofeat.config import FeatureConfig
 from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
+from flows import settings  # noqa: F401  (must precede prefect)
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, retries=0)

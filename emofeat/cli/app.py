@@ -66,11 +66,19 @@ def ingest(
     config: Annotated[Path | None, typer.Option("--config", help="Feature config (TOML or JSON).")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Batches processed in parallel.")] = 2,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Clips per task.")] = 8,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Batches per commit.")] = 4,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=1, help="Batches per commit.")
+    ] = 4,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process failed clips again.")] = False,
-    engine: Annotated[str, typer.Option("--engine", help="prefect (default) or local (no Prefect).")] = "prefect",
-    dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address for the batches.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: count clips, write nothing.")] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="prefect (default) or local (no Prefect).")
+    ] = "prefect",
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Dask scheduler address for the batches.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only: count clips, write nothing.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest a corpus: decode, faces, audio features, tags; commit to the store."""
@@ -79,7 +87,17 @@ def ingest(
     with errors_exit():
         cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
         result = run_ingest(
-            corpus, source_dir, store, cfg, workers, batch_size, checkpoint_every, retry_failed, engine, dask, dry_run
+            corpus,
+            source_dir,
+            store,
+            cfg,
+            workers,
+            batch_size,
+            checkpoint_every,
+            retry_failed,
+            engine,
+            dask,
+            dry_run,
         )
     if as_json:
         emit_json(result)
@@ -127,7 +145,9 @@ def versions(
             emit_json(v)
     else:
         for v in found:
-            typer.echo(f"{v['feature_version']}  {v['corpus']}  ok={v['clips']['ok']} failed={v['clips']['failed']}")
+            typer.echo(
+                f"{v['feature_version']}  {v['corpus']}  ok={v['clips']['ok']} failed={v['clips']['failed']}"
+            )
 
 
 @app.command()
@@ -139,7 +159,14 @@ def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = Fa
         commits = open_store(store, snapshot).history()
     for c in commits:
         if as_json:
-            emit_json({"snapshot": c.snapshot, "message": c.message, "written_at": c.written_at, "metadata": c.metadata})
+            emit_json(
+                {
+                    "snapshot": c.snapshot,
+                    "message": c.message,
+                    "written_at": c.written_at,
+                    "metadata": c.metadata,
+                }
+            )
         else:
             typer.echo(f"{c.snapshot}  {c.written_at}  {c.message}")
 

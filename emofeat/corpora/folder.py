@@ -17,7 +17,15 @@ import csv
 from pathlib import Path
 from typing import ClassVar
 
-from emofeat.corpora.base import ClipRecord, CorpusAdapter, Manifest, SkippedFile, check_root, register, walk_files
+from emofeat.corpora.base import (
+    ClipRecord,
+    CorpusAdapter,
+    Manifest,
+    SkippedFile,
+    check_root,
+    register,
+    walk_files,
+)
 from emofeat.errors import CorpusError
 from emofeat.media import is_media_file
 

@@ -66,13 +66,23 @@ def run_batch(job: BatchJob) -> BatchResult:
     for planned in job.clips:
         row: dict[str, Any] = {"clip_id": planned.record.clip_id, "source_sha256": planned.sha256}
         if planned.read_error is not None:
-            rows.append(row | {"status": "failed", "stage": "plan", "error_kind": "unreadable", "error": planned.read_error})
+            rows.append(
+                row
+                | {
+                    "status": "failed",
+                    "stage": "plan",
+                    "error_kind": "unreadable",
+                    "error": planned.read_error,
+                }
+            )
             continue
         try:
             features = process_clip(Path(job.root) / planned.record.source, job.config, detector)
         except EmofeatError as exc:
             log.warning("%s failed at %s (%s): %s", planned.record.clip_id, exc.stage, exc.kind, exc.message)
-            rows.append(row | {"status": "failed", "stage": exc.stage, "error_kind": exc.kind, "error": exc.message})
+            rows.append(
+                row | {"status": "failed", "stage": exc.stage, "error_kind": exc.kind, "error": exc.message}
+            )
             continue
         row |= {
             "status": "ok",

@@ -95,7 +95,9 @@ def _faces(
     return track
 
 
-def _audio(path: Path, info: MediaInfo, config: FeatureConfig, out: dict[str, np.ndarray]) -> np.ndarray | None:
+def _audio(
+    path: Path, info: MediaInfo, config: FeatureConfig, out: dict[str, np.ndarray]
+) -> np.ndarray | None:
     cfg = config.audio
     audio = _stage("decode", load_audio, path, cfg.sample_rate) if info.has_audio else None
     if audio is None:

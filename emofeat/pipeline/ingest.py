@@ -140,7 +140,9 @@ def ingest(
         pending_catalog = []
         record(session, corpus, fv, version_attrs, catalog_rows, rows)
         metadata = _run_metadata(manifest, fv, config, weights, counts, index, max(len(groups), 1))
-        snapshot = commit(session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata)
+        snapshot = commit(
+            session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata
+        )
         if snapshot is not None:
             commits.append(snapshot)
             log.info("committed %s (%s)", snapshot, json.dumps(counts))

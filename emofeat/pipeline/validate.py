@@ -25,7 +25,9 @@ MAX_AV_GAP_S = 1.0
 MAX_AV_GAP_FRACTION = 0.25
 
 
-def validate(features: ClipFeatures, info: MediaInfo, samples: np.ndarray | None, config: FeatureConfig) -> None:
+def validate(
+    features: ClipFeatures, info: MediaInfo, samples: np.ndarray | None, config: FeatureConfig
+) -> None:
     """Check one clip's arrays; raise :class:`ValidationError` on the first failed gate.
 
     Raises

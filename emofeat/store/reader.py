@@ -16,7 +16,7 @@ from emofeat.errors import NotFoundError
 from emofeat.store import layout
 from emofeat.store.repo import open_repo, resolve_snapshot
 from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table
-from emofeat.store.writer import existing_group
+from emofeat.store.writer import existing_group, read_array
 
 CATALOG_COLUMNS = [
     "clip_id",
@@ -130,7 +130,9 @@ class FeatureStore:
         """
         names = self.corpora()
         if corpus is not None and corpus not in names:
-            raise NotFoundError(f"corpus {corpus!r} is not in this store (it has: {', '.join(names) or 'none'})")
+            raise NotFoundError(
+                f"corpus {corpus!r} is not in this store (it has: {', '.join(names) or 'none'})"
+            )
         frames = []
         for name in [corpus] if corpus else names:
             cat = read_table(existing_group(self._root, layout.catalog_path(name)), CATALOG_SCHEMA)
@@ -167,17 +169,21 @@ class FeatureStore:
         row = ledger.loc[clip_id]
         if row["status"] != "ok":
             raise NotFoundError(
-                f"clip {clip_id!r} failed in {fv} at stage {row['stage']} ({row['error_kind']}): {row['error']}"
+                f"clip {clip_id!r} failed in {fv} at stage {row['stage']} "
+                f"({row['error_kind']}): {row['error']}"
             )
-        part = self._root[layout.part_path(corpus, fv, row["part"])]
+        part = existing_group(self._root, layout.part_path(corpus, fv, row["part"]))
+        if part is None:
+            raise NotFoundError(f"part {row['part']} of clip {clip_id!r} is missing from the store")
         i = int(row["row"])
-        per_clip = set(part.attrs.get("per_clip", []))
+        per_clip_attr = part.attrs.get("per_clip", [])
+        per_clip = {str(k) for k in per_clip_attr} if isinstance(per_clip_attr, list) else set()
         out: dict[str, np.ndarray] = {}
-        for key, arr in part.arrays():
+        for key in sorted(part.array_keys()):
             if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
                 continue
-            start, stop = part[key + layout.OFFSETS_SUFFIX][i : i + 2]
-            value = arr[int(start) : int(stop)]
+            start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
+            value = read_array(part, key, slice(int(start), int(stop)))
             out[key] = value[0] if key in per_clip else value
         return out
 

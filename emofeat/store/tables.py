@@ -53,17 +53,23 @@ def read_table(group: zarr.Group | None, schema: Mapping[str, ColumnType]) -> pd
     """Read a table; a missing group is an empty table. Empty strings read back as ``None``."""
     if group is None:
         return empty_table(schema)
-    n = int(group.attrs.get("rows", 0))
+    rows = group.attrs.get("rows", 0)
+    n = rows if isinstance(rows, int) else 0
     data: dict[str, pd.Series] = {}
     for name, kind in schema.items():
-        values = group[name][:] if name in group else np.full(n, _FILL[kind], dtype=object)
+        node = group.get(name)
+        values: Any = (
+            np.asarray(node[:]) if isinstance(node, zarr.Array) else np.full(n, _FILL[kind], dtype=object)
+        )
         if kind == "str":
             values = [None if v == "" else str(v) for v in values]
         data[name] = pd.Series(values, dtype=_pandas_dtype(kind))
     return pd.DataFrame(data)
 
 
-def upsert(old: pd.DataFrame, rows: Sequence[Mapping[str, Any]], schema: Mapping[str, ColumnType]) -> pd.DataFrame:
+def upsert(
+    old: pd.DataFrame, rows: Sequence[Mapping[str, Any]], schema: Mapping[str, ColumnType]
+) -> pd.DataFrame:
     """``old`` with ``rows`` inserted or replacing the rows of the same ``clip_id``, sorted by it."""
     if not rows:
         return old

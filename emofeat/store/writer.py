@@ -79,10 +79,14 @@ def _write_ragged(group: zarr.Group, key: str, pieces: list[np.ndarray]) -> None
     offsets[1:] = np.cumsum([len(p) for p in pieces])
     row_bytes = max(1, int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize)
     rows = int(min(max(_TARGET_CHUNK_BYTES // row_bytes, 1), 1 << 16))
-    arr = group.create_array(key, shape=data.shape, dtype=data.dtype, chunks=(rows, *data.shape[1:]), overwrite=True)
+    arr = group.create_array(
+        key, shape=data.shape, dtype=data.dtype, chunks=(rows, *data.shape[1:]), overwrite=True
+    )
     if data.size:
         arr[:] = data
-    group.create_array(key + layout.OFFSETS_SUFFIX, shape=offsets.shape, dtype="int64", overwrite=True)[:] = offsets
+    group.create_array(key + layout.OFFSETS_SUFFIX, shape=offsets.shape, dtype="int64", overwrite=True)[:] = (
+        offsets
+    )
 
 
 def existing_group(root: zarr.Group, path: str) -> zarr.Group | None:
@@ -91,6 +95,26 @@ def existing_group(root: zarr.Group, path: str) -> zarr.Group | None:
     except KeyError:
         return None
     return node if isinstance(node, zarr.Group) else None
+
+
+def child_array(group: zarr.Group, name: str) -> zarr.Array:
+    """The array ``name`` in ``group``.
+
+    Raises
+    ------
+    StoreError
+        When it is missing or is a group.
+    """
+    node = group.get(name)
+    if not isinstance(node, zarr.Array):
+        raise StoreError(f"the store has no array {group.path}/{name}; is it an emofeat store?")
+    return node
+
+
+def read_array(group: zarr.Group, name: str, selection: slice | None = None) -> np.ndarray:
+    """Read ``name`` (all of it, or ``selection`` on axis 0) as a numpy array."""
+    arr = child_array(group, name)
+    return np.asarray(arr[:] if selection is None else arr[selection])
 
 
 def read_ledger(root: zarr.Group, corpus: str, feature_version: str) -> Any:

@@ -29,10 +29,18 @@ def test_every_file_is_a_clip_or_a_reported_skip(tmp_path: Path) -> None:
 def test_labels_csv(tmp_path: Path) -> None:
     write(tmp_path, "x/a.mp4")
     write(tmp_path, "b.wav")
-    write(tmp_path, "labels.csv", "source,label,subject,sex\nx/a.mp4,happy,s1,F\nb.wav,sad,,\nmissing.mp4,angry,,\n")
+    write(
+        tmp_path,
+        "labels.csv",
+        "source,label,subject,sex\nx/a.mp4,happy,s1,F\nb.wav,sad,,\nmissing.mp4,angry,,\n",
+    )
     manifest = get_adapter("folder").scan(tmp_path)
     clips = {c.source: c for c in manifest.clips}
-    assert (clips["x/a.mp4"].label, clips["x/a.mp4"].subject, clips["x/a.mp4"].sex) == ("happy", "s1", "female")
+    assert (clips["x/a.mp4"].label, clips["x/a.mp4"].subject, clips["x/a.mp4"].sex) == (
+        "happy",
+        "s1",
+        "female",
+    )
     assert (clips["b.wav"].label, clips["b.wav"].subject, clips["b.wav"].sex) == ("sad", None, None)
     reasons = {s.source: s.reason for s in manifest.skipped}
     assert reasons["labels.csv"] == "label file"

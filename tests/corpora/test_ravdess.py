@@ -84,7 +84,7 @@ def test_missing_root_is_a_corpus_error(tmp_path: Path) -> None:
 
 
 def test_unknown_corpus_names_known_ones() -> None:
-    with pytest.raises(CorpusError, match="known corpora: .*ravdess"):
+    with pytest.raises(CorpusError, match=r"known corpora: .*ravdess"):
         get_adapter("no-such-corpus")
 
 

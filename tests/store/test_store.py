@@ -28,7 +28,14 @@ def catalog_row(clip_id: str, label: str = "happy") -> dict[str, object]:
 
 
 def ok_row(clip_id: str, part: str, row: int) -> dict[str, object]:
-    return {"clip_id": clip_id, "source_sha256": "0" * 64, "status": "ok", "part": part, "row": row, "frames": 3}
+    return {
+        "clip_id": clip_id,
+        "source_sha256": "0" * 64,
+        "status": "ok",
+        "part": part,
+        "row": row,
+        "frames": 3,
+    }
 
 
 def write_two_clips(path: Path) -> str:
@@ -37,7 +44,9 @@ def write_two_clips(path: Path) -> str:
     fork = session.fork()
     rng = np.random.default_rng(0)
     clips = [
-        ClipArrays("c/a.mp4", {"x": rng.random((3, 2), dtype=np.float32), "g": np.arange(4.0)}, frozenset({"g"})),
+        ClipArrays(
+            "c/a.mp4", {"x": rng.random((3, 2), dtype=np.float32), "g": np.arange(4.0)}, frozenset({"g"})
+        ),
         ClipArrays("c/b.mp4", {"x": np.zeros((0, 2), np.float32), "g": np.arange(4.0) + 1}, frozenset({"g"})),
     ]
     write_part(fork.store, "c", "fv-test", "p-1", clips)
@@ -51,7 +60,13 @@ def write_two_clips(path: Path) -> str:
         [
             ok_row("c/a.mp4", "p-1", 0),
             ok_row("c/b.mp4", "p-1", 1),
-            {"clip_id": "c/bad.mp4", "status": "failed", "stage": "decode", "error_kind": "unreadable", "error": "boom"},
+            {
+                "clip_id": "c/bad.mp4",
+                "status": "failed",
+                "stage": "decode",
+                "error_kind": "unreadable",
+                "error": "boom",
+            },
         ],
     )
     snapshot = commit(session, "first", {"emofeat": {"kind": "test"}})
@@ -85,7 +100,7 @@ def test_catalog_joins_ledger(tmp_path: Path) -> None:
 def test_failed_clip_read_says_why(tmp_path: Path) -> None:
     write_two_clips(tmp_path / "s")
     store = open_store(tmp_path / "s")
-    with pytest.raises(NotFoundError, match="failed .* decode .*boom"):
+    with pytest.raises(NotFoundError, match=r"failed .* decode .*boom"):
         store.read("c/bad.mp4")
     with pytest.raises(NotFoundError, match="not in feature version"):
         store.read("c/zzz.mp4")
@@ -111,7 +126,8 @@ def test_reads_are_pinned_to_a_snapshot(tmp_path: Path) -> None:
     session = repo.writable_session("main")
     record(session, "c", "fv-test", ATTRS, [catalog_row("c/a.mp4", label="sad")], [])
     second = commit(session, "relabel", {})
-    assert second is not None and second != first
+    assert second is not None
+    assert second != first
     assert open_store(tmp_path / "s").catalog().set_index("clip_id").loc["c/a.mp4", "label"] == "sad"
     for ref in (first, "v1"):
         old = open_store(tmp_path / "s", snapshot=ref)
