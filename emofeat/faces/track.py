@@ -98,6 +98,15 @@ def choose_primary(detections: Detections, previous_box: np.ndarray | None) -> i
     return largest
 
 
+def large_enough(found: Detections, min_size: float) -> Detections:
+    """The detections whose box is at least ``min_size`` pixels wide and high."""
+    sides = np.minimum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
+    keep = sides >= min_size
+    if keep.all():
+        return found
+    return Detections(boxes=found.boxes[keep], scores=found.scores[keep], landmarks=found.landmarks[keep])
+
+
 def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) -> FaceTrack:
     """Detect, choose and align the primary face in every frame.
 
@@ -108,7 +117,8 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
     detector : FaceDetector
         From :func:`emofeat.faces.load_detector`.
     config : FaceConfig
-        ``threshold`` (minimum score) and ``crop_size`` are used.
+        ``threshold`` (minimum score), ``min_size`` (minimum box side, source pixels) and
+        ``crop_size`` are used.
 
     Returns
     -------
@@ -145,7 +155,7 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
     landmarks = np.zeros((n, N_LANDMARKS, 2), np.float32)
     previous: np.ndarray | None = None
     for t in range(n):
-        found = detector.detect(images[t], config.threshold)
+        found = large_enough(detector.detect(images[t], config.threshold), config.min_size)
         index = choose_primary(found, previous)
         if index is None:
             continue

@@ -25,7 +25,7 @@ from emofeat.errors import ConfigError
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import PlannedClip, batches, make_plan
 from emofeat.provenance import environment
-from emofeat.store import BRANCH, commit, open_group, open_repo, read_ledger, record
+from emofeat.store import BRANCH, commit, open_repo, read_ledger, read_root, record
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def ingest(
     weights = {detector.name: detector.weights_sha256}
     fv = feature_version_id(config, weights)
     repo = open_repo(store, create=True)
-    tip = open_group(repo.readonly_session(branch=BRANCH).store)
+    tip = read_root(repo.readonly_session(branch=BRANCH).store)
     plan = make_plan(manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed)
     version_attrs = {
         "feature_version": fv,

@@ -2,7 +2,7 @@
 
 from emofeat.store.reader import CATALOG_COLUMNS, Commit, FeatureStore, open_store
 from emofeat.store.repo import BRANCH, open_repo, resolve_snapshot
-from emofeat.store.writer import ClipArrays, commit, open_group, read_ledger, record, write_part
+from emofeat.store.writer import ClipArrays, commit, open_group, read_ledger, read_root, record, write_part
 
 __all__ = [
     "BRANCH",
@@ -15,6 +15,7 @@ __all__ = [
     "open_repo",
     "open_store",
     "read_ledger",
+    "read_root",
     "record",
     "resolve_snapshot",
     "write_part",

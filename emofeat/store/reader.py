@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import zarr
+import zarr.storage
 
 from emofeat.errors import NotFoundError
 from emofeat.store import layout
 from emofeat.store.repo import open_repo, resolve_snapshot
 from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table
-from emofeat.store.writer import existing_group, read_array
+from emofeat.store.writer import existing_group, read_array, read_root
 
 CATALOG_COLUMNS = [
     "clip_id",
@@ -60,7 +61,7 @@ class FeatureStore:
         self._repo = open_repo(path)
         self.snapshot: str = resolve_snapshot(self._repo, snapshot)
         session = self._repo.readonly_session(snapshot_id=self.snapshot)
-        self._root = zarr.open_group(session.store, mode="r")
+        self._root = read_root(session.store) or zarr.open_group(zarr.storage.MemoryStore(), mode="a")
         self._ledgers: dict[tuple[str, str], pd.DataFrame] = {}
 
     def __repr__(self) -> str:
@@ -147,7 +148,9 @@ class FeatureStore:
             return pd.DataFrame(columns=CATALOG_COLUMNS)
         out = pd.concat(frames, ignore_index=True)
         out["meta"] = [json.loads(m) if isinstance(m, str) and m else {} for m in out["meta"]]
-        return out.astype({"frames": "Int64"})
+        frames = out["frames"].astype("Int64")
+        out["frames"] = frames.where(frames >= 0)  # -1 = not recorded (failed clips)
+        return out
 
     def read(self, clip_id: str, feature_version: str | None = None) -> dict[str, np.ndarray]:
         """Every stored array of one clip: ``face``, ``face_present``, ``face_times``,

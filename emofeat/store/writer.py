@@ -15,7 +15,7 @@ from typing import Any
 import icechunk
 import numpy as np
 import zarr
-import zarr.storage
+import zarr.errors
 
 from emofeat.errors import StoreError
 from emofeat.store import layout
@@ -41,6 +41,14 @@ def open_group(store: Any, path: str | None = None) -> zarr.Group:
     """The root group of a session's store (or the group at ``path``, created if needed)."""
     root = zarr.open_group(store, mode="a")
     return root if path is None else root.require_group(path)
+
+
+def read_root(store: Any) -> zarr.Group | None:
+    """The root group of a read-only store, or ``None`` for an empty repository."""
+    try:
+        return zarr.open_group(store, mode="r")
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return None
 
 
 def write_part(store: Any, corpus: str, feature_version: str, part: str, clips: Sequence[ClipArrays]) -> None:
@@ -117,8 +125,10 @@ def read_array(group: zarr.Group, name: str, selection: slice | None = None) -> 
     return np.asarray(arr[:] if selection is None else arr[selection])
 
 
-def read_ledger(root: zarr.Group, corpus: str, feature_version: str) -> Any:
-    return read_table(existing_group(root, layout.ledger_path(corpus, feature_version)), LEDGER_SCHEMA)
+def read_ledger(root: zarr.Group | None, corpus: str, feature_version: str) -> Any:
+    """The ledger of a feature version (empty when the store or the version has none)."""
+    group = None if root is None else existing_group(root, layout.ledger_path(corpus, feature_version))
+    return read_table(group, LEDGER_SCHEMA)
 
 
 def record(

@@ -145,3 +145,16 @@ def test_choose_primary_rule() -> None:
     assert choose_primary(_dets([medium, big]), np.array([700, 700, 720, 720], np.float32)) == 1
     # Equal areas, no history: the first (highest score).
     assert choose_primary(_dets([[0, 0, 10, 10], [20, 0, 30, 10]]), None) == 0
+
+
+def test_faces_below_min_size_are_ignored(detector: RetinaFaceDetector, astronaut: np.ndarray) -> None:
+    # The astronaut's head (about 190 px wide at full size) shrunk into a 64x64 frame.
+    small = np.ascontiguousarray(astronaut[::8, ::8])[None]
+    found = track_faces(small, detector, FaceConfig(min_size=0.0))
+    assert found.present.tolist() == [1]
+    side = float(min(found.boxes[0, 2] - found.boxes[0, 0], found.boxes[0, 3] - found.boxes[0, 1]))
+    ignored = track_faces(small, detector, FaceConfig(min_size=side + 1.0))
+    assert ignored.present.tolist() == [0]
+    assert not ignored.crops.any()
+    kept = track_faces(small, detector, FaceConfig(min_size=side - 1.0))
+    assert kept.present.tolist() == [1]

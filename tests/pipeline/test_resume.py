@@ -1,0 +1,49 @@
+"""An interrupted run loses at most the batches since its last checkpoint; a re-run finishes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+import emofeat
+from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
+from tests.mediagen import face_frames, write_video
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_without_duplicates(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for i in range(6):
+        write_video(root / f"clip{i}.mp4", face_frames(4, size=(96, 128), seed=i), fps=4)
+    store = tmp_path / "store"
+    calls = 0
+
+    def dies_on_second_checkpoint(jobs: list[BatchJob]) -> Iterable[BatchResult]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Interrupted("worker lost")
+        return [run_batch(j) for j in jobs]
+
+    options = RunOptions(batch_size=2, checkpoint_every=1, workers=1)
+    with pytest.raises(Interrupted):
+        ingest("folder", root, store, options=options, map_batches=dies_on_second_checkpoint)
+    partial = emofeat.open_store(store).catalog("folder")
+    assert sorted(partial["source"]) == ["clip0.mp4", "clip1.mp4"]  # the first checkpoint survived
+    assert (partial["status"] == "ok").all()
+
+    resumed = ingest("folder", root, store, options=options)
+    assert resumed.clips == {"ok": 4, "failed": 0, "skipped": 2}
+    final = emofeat.open_store(store)
+    cat = final.catalog("folder")
+    assert sorted(cat["source"]) == [f"clip{i}.mp4" for i in range(6)]
+    assert cat["clip_id"].is_unique
+    assert (cat["status"] == "ok").all()
+    for clip_id in cat["clip_id"]:
+        assert final.read(clip_id)["face"].shape[0] == 16
