@@ -128,7 +128,6 @@ def test_every_commit_records_the_run(ravdess_ingested: Ingested) -> None:
     assert final["feature_version"] == ravdess_ingested.first.feature_version
     assert final["counts"] == ravdess_ingested.first.clips
     assert final["config"]["video"]["frames"] == 16
-    assert final["weights"]["retinaface-mnet025"] == pytest.approx(final["weights"]["retinaface-mnet025"])
     assert len(next(iter(final["weights"].values()))) == 64
     assert final["environment"]["libraries"]["av"]
     assert len(final["environment"]["code_sha256"]) == 64
