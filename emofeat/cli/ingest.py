@@ -7,6 +7,7 @@ from typing import Any
 
 from emofeat.config import FeatureConfig, feature_version_id
 from emofeat.corpora import get_adapter
+from emofeat.corpora.base import check_root
 from emofeat.errors import ConfigError, EmofeatError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.pipeline.batch import detector_for
@@ -42,6 +43,9 @@ def run_ingest(
     if dask and engine != "prefect":
         raise ConfigError("--dask needs --engine prefect")
     options = RunOptions(batch_size, checkpoint_every, workers, retry_failed)
+    # Fail fast, before any flow starts, on what would stop the run anyway.
+    get_adapter(corpus)
+    check_root(source_dir)
     if dry_run:
         return dry_run_plan(corpus, source_dir, store, config, options)
     if engine == "local":

@@ -36,12 +36,15 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
         When the path exists but is not an emofeat store, or cannot be opened.
     """
     p = Path(str(path).removeprefix("file://"))
+    missing = NotFoundError(f"no emofeat store at {str(p)!r}; run `emofeat ingest ... --store {p}` first")
+    if not create and not p.is_dir():
+        raise missing  # checked first: opening the storage would create the directory
     storage = _storage(path)
     try:
         if icechunk.Repository.exists(storage):
             return icechunk.Repository.open(storage)
         if not create:
-            raise NotFoundError(f"no emofeat store at {str(p)!r}; run `emofeat ingest ... --store {p}` first")
+            raise missing
         if p.exists() and any(p.iterdir()):
             raise StoreError(f"{str(p)!r} is not empty and not an emofeat store; choose another --store path")
         p.mkdir(parents=True, exist_ok=True)

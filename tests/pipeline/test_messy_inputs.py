@@ -11,7 +11,7 @@ import pytest
 import emofeat
 from emofeat.config import FeatureConfig, VideoConfig
 from emofeat.pipeline import IngestSummary, RunOptions, ingest
-from tests.pipeline.conftest import BROKEN, build_messy_folder
+from tests.corpusgen import BROKEN, build_messy_folder
 
 EXPECTED_KIND = {
     "bad/zero byte.mp4": {"empty_file"},

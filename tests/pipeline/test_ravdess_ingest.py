@@ -8,7 +8,7 @@ import pytest
 import emofeat
 from emofeat.config import FeatureConfig, VideoConfig
 from emofeat.pipeline import RunOptions, ingest
-from tests.pipeline.conftest import (
+from tests.corpusgen import (
     AUDIO_ONLY,
     AV,
     CARPHONE,

@@ -1,15 +1,13 @@
-"""Small real-layout corpora built from generated media, ingested once per session."""
+"""Small real-layout corpora built from generated media (fixtures in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from emofeat.pipeline import IngestSummary, RunOptions, ingest
+from emofeat.pipeline import IngestSummary
 from tests.mediagen import (
     carphone_frames,
     corrupt,
@@ -20,8 +18,6 @@ from tests.mediagen import (
     write_audio,
     write_video,
 )
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 SR = 16000
 AV = "Actor_01/01-01-03-01-01-01-01.mp4"  # audio-video, happy, actor 1 (male)
@@ -57,25 +53,11 @@ def build_ravdess(root: Path) -> Corpus:
     return Corpus(root, voiced, talk_voiced)
 
 
-@pytest.fixture(scope="session")
-def ravdess(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return build_ravdess(tmp_path_factory.mktemp("corpus") / "RAVDESS")
-
-
 @dataclass(frozen=True)
 class Ingested:
     store: Path
     first: IngestSummary
     second: IngestSummary
-
-
-@pytest.fixture(scope="session")
-def ravdess_ingested(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Ingested:
-    store = tmp_path_factory.mktemp("stores") / "ravdess"
-    options = RunOptions(batch_size=2, checkpoint_every=2, workers=2)
-    first = ingest("ravdess", ravdess.root, store, options=options)
-    second = ingest("ravdess", ravdess.root, store, options=options)
-    return Ingested(store, first, second)
 
 
 BROKEN = {

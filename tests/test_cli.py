@@ -1,0 +1,157 @@
+"""The CLI: ingest through the Prefect flow, read commands, and every error exit.
+
+The CLI runs in-process (Typer's runner), so Prefect's temporary server starts once for the
+whole test session.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from emofeat.cli.app import app
+from tests.corpusgen import AV, VIDEO_ONLY_NO_FACE, Corpus
+from tests.mediagen import corrupt, face_frames, write_video
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@dataclass(frozen=True)
+class FlowRuns:
+    store: Path
+    first: dict[str, Any]
+    second: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def flow_runs(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory) -> FlowRuns:
+    store = tmp_path_factory.mktemp("cli") / "store"
+    args = (
+        "ingest",
+        "ravdess",
+        ravdess.root,
+        "--store",
+        store,
+        "--workers",
+        "2",
+        "--batch-size",
+        "2",
+        "--json",
+    )
+    first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    second = invoke(*args)
+    assert second.exit_code == 0, second.output
+    return FlowRuns(store, json.loads(first.stdout), json.loads(second.stdout))
+
+
+@pytest.mark.prefect
+def test_ingest_json_through_the_prefect_flow(flow_runs: FlowRuns) -> None:
+    first, second = flow_runs.first, flow_runs.second
+    assert first["clips"]["failed"] == 0
+    assert first["clips"]["ok"] >= 5
+    assert first["feature_version"].startswith("fv-")
+    assert len(first["snapshot"]) == 20
+    assert second["clips"] == {"ok": 0, "failed": 0, "skipped": first["clips"]["ok"]}
+    assert second["snapshot"] == first["snapshot"]
+
+
+@pytest.mark.prefect
+def test_catalog_json_lines(flow_runs: FlowRuns) -> None:
+    result = invoke("catalog", "--store", flow_runs.store, "--corpus", "ravdess", "--json")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == flow_runs.first["clips"]["ok"]
+    by_id = {r["clip_id"]: r for r in rows}
+    av = by_id[f"ravdess/{AV}"]
+    for key in ("clip_id", "corpus", "source", "subject", "sex", "label", "status", "error_kind", "error"):
+        assert key in av
+    assert (av["corpus"], av["source"], av["subject"], av["sex"], av["label"]) == (
+        "ravdess",
+        AV,
+        "Actor_01",
+        "male",
+        "happy",
+    )
+    assert (av["status"], av["error_kind"], av["error"]) == ("ok", None, None)
+    assert by_id[f"ravdess/{VIDEO_ONLY_NO_FACE}"]["face_ratio"] <= 0.1
+
+
+@pytest.mark.prefect
+def test_versions_and_history(flow_runs: FlowRuns) -> None:
+    result = invoke("versions", "--store", flow_runs.store, "--json")
+    assert result.exit_code == 0
+    versions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [v["feature_version"] for v in versions] == [flow_runs.first["feature_version"]]
+    assert versions[0]["clips"]["ok"] == flow_runs.first["clips"]["ok"]
+    assert versions[0]["config"]["video"]["frames"] == 16
+    history = invoke("history", "--store", flow_runs.store, "--json")
+    commits = [json.loads(line) for line in history.stdout.splitlines()]
+    assert commits[0]["snapshot"] == flow_runs.first["snapshot"]
+    assert commits[0]["metadata"]["emofeat"]["final"] is True
+
+
+def test_failures_are_reported_and_exit_zero(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write_video(root / "good.mp4", face_frames(3, size=(96, 128)), fps=3)
+    corrupt(root / "bad.mp4", "text")
+    result = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--engine", "local")
+    assert result.exit_code == 0
+    assert "ok 1, failed 1, skipped 0" in result.stdout
+    assert "failed folder/bad.mp4 at probe (unreadable)" in result.stdout
+    rows = [json.loads(x) for x in invoke("catalog", "--store", tmp_path / "s", "--json").stdout.splitlines()]
+    assert {r["source"]: r["sex"] for r in rows} == {"bad.mp4": None, "good.mp4": None}
+    assert {r["source"]: r["status"] for r in rows} == {"bad.mp4": "failed", "good.mp4": "ok"}
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
+    result = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--dry-run", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["clips"] == {"todo": 1, "skipped": 0}
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ingest", "nosuch", "{root}", "--store", "{store}"), "unknown corpus 'nosuch'"),
+        (("ingest", "folder", "{root}/missing", "--store", "{store}"), "is not a directory"),
+        (("ingest", "folder", "{root}", "--store", "{store}", "--config", "{root}/c.toml"), "unknown key"),
+        (("ingest", "folder", "{root}", "--store", "{store}", "--engine", "spark"), "--engine must be"),
+        (("catalog", "--store", "{root}/nostore"), "no emofeat store"),
+        (("versions", "--store", "{root}/nostore"), "no emofeat store"),
+        (("catalog", "--store", "{store}", "--snapshot", "nope"), "no snapshot, tag or branch"),
+        (("catalog", "--store", "{store}", "--corpus", "ravdess"), "not in this store"),
+    ],
+)
+def test_error_exits_are_readable(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "c.toml").write_text("[audio]\nmfcc = 3\n")
+    store = tmp_path / "store"
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
+    assert invoke("ingest", "folder", root, "--store", store, "--engine", "local").exit_code == 0
+    result = invoke(*(a.format(root=root, store=store) for a in args))
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stderr.startswith("emofeat: error (")
+    assert "Traceback" not in result.output
+
+
+def test_corpora_lists_adapters() -> None:
+    result = invoke("corpora", "--json")
+    names = {json.loads(line)["name"] for line in result.stdout.splitlines()}
+    assert {"folder", "ravdess"} <= names
