@@ -184,6 +184,33 @@ def corpora(as_json: JsonOpt = False) -> None:
             typer.echo(f"{name:10s} {adapter.layout}")
 
 
+@app.command()
+def demo(
+    store: Annotated[Path, typer.Option("--store", help="Where to write the demo store.")] = Path(
+        "storage/default"
+    ),
+    corpus_dir: Annotated[
+        Path | None, typer.Option("--corpus-dir", help="Where to build the corpus.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="prefect (default) or local.")] = "prefect",
+) -> None:
+    """Build the demo corpus from media shipped in packages, ingest it, show the result."""
+    from emofeat.cli.ingest import run_ingest
+    from emofeat.cli.render import print_summary
+    from emofeat.demo import build_demo_corpus
+
+    root = corpus_dir or store.parent / "demo-corpus"
+    with errors_exit():
+        build_demo_corpus(root)
+        typer.echo(f"demo corpus (RAVDESS layout) written to {root}")
+        result = run_ingest("ravdess", root, store, FeatureConfig(), 2, 2, 2, False, engine, None, False)
+    print_summary(result)
+    typer.echo(f"\nThe result is in {store.resolve()} (snapshot {result['snapshot']}). Try:")
+    typer.echo(f"  emofeat catalog --store {store} --json | head -3")
+    typer.echo(f"  emofeat versions --store {store}")
+    typer.echo(f"  python -c \"import emofeat; s = emofeat.open_store('{store}'); print(s.catalog())\"")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict | list):
         return value
