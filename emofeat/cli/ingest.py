@@ -11,6 +11,7 @@ from emofeat.corpora.base import check_root
 from emofeat.errors import ConfigError, EmofeatError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.pipeline.batch import detector_for
+from emofeat.pipeline.distributed import map_dask
 from emofeat.pipeline.plan import make_plan
 from emofeat.store import BRANCH, open_repo, read_ledger, read_root
 from emofeat.store.tables import LEDGER_SCHEMA, empty_table
@@ -40,8 +41,6 @@ def run_ingest(
     """
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if dask and engine != "prefect":
-        raise ConfigError("--dask needs --engine prefect")
     options = RunOptions(batch_size, checkpoint_every, workers, retry_failed)
     # Fail fast, before any flow starts, on what would stop the run anyway.
     get_adapter(corpus)
@@ -49,7 +48,8 @@ def run_ingest(
     if dry_run:
         return dry_run_plan(corpus, source_dir, store, config, options)
     if engine == "local":
-        return ingest(corpus, source_dir, store, config, options).to_dict()
+        mapper = map_dask(dask) if dask else None
+        return ingest(corpus, source_dir, store, config, options, map_batches=mapper).to_dict()
     from flows.ingest import run_ingest_flow  # Prefect is heavy to import: only when used
 
     return run_ingest_flow(corpus, str(source_dir), str(store), config, options, dask)
