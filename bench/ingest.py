@@ -42,7 +42,9 @@ def make_clips(root: Path, clips: int, seconds: float, fps: int = 25) -> list[Pa
     for i in range(clips):
         path = root / f"clip{i:03d}.mp4"
         frames = face_frames(round(seconds * fps), size=(720, 1280), seed=i)
-        write_video(path, frames, fps=fps, audio=speech_like(seconds, 16000, seed=i), audio_rate=16000)
+        audio = speech_like(seconds, 16000, seed=i)
+        # CRF 23, x264's default rate control (the synthetic frames compress far better than camera footage).
+        write_video(path, frames, fps=fps, audio=audio, audio_rate=16000, quality=23)
         paths.append(path)
     return paths
 
