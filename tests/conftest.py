@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 # Before anything imports Prefect: an isolated home, no telemetry, a generous start-up
 # timeout for the temporary server (started at most once per test session).
@@ -31,3 +33,36 @@ def ravdess_ingested(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory) 
     first = ingest("ravdess", ravdess.root, store, options=options)
     second = ingest("ravdess", ravdess.root, store, options=options)
     return Ingested(store, first, second)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect API server for the whole session, shared by this process and Dask workers.
+
+    Without it every process that runs a flow or task starts its own temporary server
+    (15-20 s each here).
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = SubprocessASGIServer()
+    server.start(timeout=180)
+    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by worker processes
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        del os.environ["PREFECT_API_URL"]
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dask_client(prefect_api: str) -> Iterator[Any]:
+    """A real local Dask cluster: two worker processes, one thread each."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()

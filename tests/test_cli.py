@@ -1,7 +1,6 @@
 """The CLI: ingest through the Prefect flow, read commands, and every error exit.
 
-The CLI runs in-process (Typer's runner), so Prefect's temporary server starts once for the
-whole test session.
+The CLI runs in-process (Typer's runner) against the session's one Prefect server.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ class FlowRuns:
 
 
 @pytest.fixture(scope="module")
-def flow_runs(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory) -> FlowRuns:
+def flow_runs(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> FlowRuns:
     store = tmp_path_factory.mktemp("cli") / "store"
     args = (
         "ingest",
