@@ -28,13 +28,14 @@ _LAZY = {
     "FeatureStore": "emofeat.store",
     "open_store": "emofeat.store",
     "IngestSummary": "emofeat.pipeline",
-    "RunOptions": "emofeat.pipeline",
+    "RunOptions": "emofeat.options",
     "ingest": "emofeat.pipeline",
 }
 
 if TYPE_CHECKING:
     from emofeat.config import FeatureConfig
-    from emofeat.pipeline import IngestSummary, RunOptions, ingest
+    from emofeat.options import RunOptions
+    from emofeat.pipeline import IngestSummary, ingest
     from emofeat.store import FeatureStore, open_store
 
 

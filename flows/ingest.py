@@ -40,9 +40,10 @@ def ingest_flow(
     checkpoint_every: int = 4,
     workers: int = 2,
     retry_failed: bool = False,
+    folds: int = 5,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` from ``source_dir`` into the store at ``store``; returns the summary."""
-    options = RunOptions(batch_size, checkpoint_every, workers, retry_failed)
+    options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
     summary = ingest(
         corpus,
         source_dir,
@@ -83,5 +84,6 @@ def run_ingest_flow(
         options.checkpoint_every,
         options.workers,
         options.retry_failed,
+        options.folds,
     )
     return result

@@ -15,6 +15,7 @@ import typer
 
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError
+from emofeat.options import RunOptions
 
 app = typer.Typer(
     name="emofeat",
@@ -70,6 +71,9 @@ def ingest(
         int, typer.Option("--checkpoint-every", min=1, help="Batches per commit.")
     ] = 4,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process failed clips again.")] = False,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, help="Subject-independent folds in the catalog.")
+    ] = 5,
     engine: Annotated[
         str, typer.Option("--engine", help="prefect (default) or local (no Prefect).")
     ] = "prefect",
@@ -86,19 +90,8 @@ def ingest(
 
     with errors_exit():
         cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
-        result = run_ingest(
-            corpus,
-            source_dir,
-            store,
-            cfg,
-            workers,
-            batch_size,
-            checkpoint_every,
-            retry_failed,
-            engine,
-            dask,
-            dry_run,
-        )
+        options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
+        result = run_ingest(corpus, source_dir, store, cfg, options, engine, dask, dry_run)
     if as_json:
         emit_json(result)
     else:
@@ -173,15 +166,46 @@ def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = Fa
 
 @app.command()
 def corpora(as_json: JsonOpt = False) -> None:
-    """The registered corpus adapters."""
+    """The registered corpus adapters: layout, native labels and their unified names."""
     from emofeat.corpora import adapter_names, get_adapter
 
     for name in adapter_names():
         adapter = get_adapter(name)
         if as_json:
-            emit_json({"name": name, "layout": adapter.layout, "labels": list(adapter.labels)})
+            emit_json(
+                {
+                    "name": name,
+                    "layout": adapter.layout,
+                    "labels": list(adapter.labels),
+                    "unified": dict(adapter.unified),
+                    "licence": adapter.licence,
+                }
+            )
         else:
             typer.echo(f"{name:10s} {adapter.layout}")
+
+
+@app.command()
+def manifest(
+    corpus: Annotated[str, typer.Argument(help="Corpus adapter name (see `emofeat corpora`).")],
+    source_dir: Annotated[Path, typer.Argument(help="Root directory of the corpus on disk.")],
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Subject-independent folds.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """What an adapter finds under a corpus root, without opening any media file."""
+    from emofeat.corpora import get_adapter
+    from emofeat.corpora.rows import manifest_rows
+
+    with errors_exit():
+        adapter = get_adapter(corpus)
+        rows = manifest_rows(adapter, adapter.scan(source_dir), folds)
+    for row in rows:
+        if as_json:
+            emit_json(row)
+        elif "skip_reason" in row:
+            typer.echo(f"skipped  {row['source']}: {row['skip_reason']}")
+        else:
+            typer.echo(f"fold {row['fold']}  {row['clip_id']}  {row['subject']}  {row['label']}")
 
 
 @app.command()
@@ -203,7 +227,8 @@ def demo(
     with errors_exit():
         build_demo_corpus(root)
         typer.echo(f"demo corpus (RAVDESS layout) written to {root}")
-        result = run_ingest("ravdess", root, store, FeatureConfig(), 2, 2, 2, False, engine, None, False)
+        options = RunOptions(batch_size=2, checkpoint_every=2, workers=2)
+        result = run_ingest("ravdess", root, store, FeatureConfig(), options, engine, None, False)
     print_summary(result)
     typer.echo(f"\nThe result is in {store.resolve()} (snapshot {result['snapshot']}).")
     typer.echo("Try (after `source .venv/bin/activate`):")

@@ -24,10 +24,7 @@ def run_ingest(
     source_dir: Path,
     store: Path,
     config: FeatureConfig,
-    workers: int,
-    batch_size: int,
-    checkpoint_every: int,
-    retry_failed: bool,
+    options: RunOptions,
     engine: str,
     dask: str | None,
     dry_run: bool,
@@ -41,7 +38,6 @@ def run_ingest(
     """
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    options = RunOptions(batch_size, checkpoint_every, workers, retry_failed)
     # Fail fast, before any flow starts, on what would stop the run anyway.
     get_adapter(corpus)
     check_root(source_dir)

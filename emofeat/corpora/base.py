@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from emofeat.corpora.tracks import LabelTrack
+from emofeat.corpora.vocabulary import check_mapping
 from emofeat.errors import CorpusError
 
 
@@ -27,6 +29,8 @@ class ClipRecord:
     image sequence). ``sex`` is ``"male"``, ``"female"`` or ``None`` where the corpus does not
     say. ``label`` is the corpus's native emotion name (``None`` when unlabeled); ``meta``
     holds the other codes the corpus carries (modality, intensity, ...), as strings.
+    ``split`` is the corpus's official partition (``train``, ``validation``, ``test``) where
+    it has one; ``tracks`` are its time-varying labels.
     """
 
     clip_id: str
@@ -36,6 +40,8 @@ class ClipRecord:
     sex: str | None = None
     label: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    split: str | None = None
+    tracks: tuple[LabelTrack, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,10 @@ class CorpusAdapter(ABC):
     labels: ClassVar[tuple[str, ...]]
     #: One line on the expected on-disk layout (the module docstring has the details).
     layout: ClassVar[str]
+    #: Native label -> unified label (see :mod:`emofeat.corpora.vocabulary`), as data.
+    unified: ClassVar[Mapping[str, str | None]] = {}
+    #: The licence users must accept, in one line.
+    licence: ClassVar[str] = ""
 
     def clip(
         self,
@@ -74,6 +84,8 @@ class CorpusAdapter(ABC):
         sex: str | None = None,
         label: str | None = None,
         meta: dict[str, str] | None = None,
+        split: str | None = None,
+        tracks: tuple[LabelTrack, ...] = (),
     ) -> ClipRecord:
         """Build a record for ``source`` (relative POSIX path) with this adapter's corpus name."""
         return ClipRecord(
@@ -84,7 +96,13 @@ class CorpusAdapter(ABC):
             sex=sex,
             label=label,
             meta=meta or {},
+            split=split,
+            tracks=tracks,
         )
+
+    def unified_label(self, native: str | None) -> str | None:
+        """The unified label of a native one (``None`` when unlabeled or unmappable)."""
+        return None if native is None else self.unified.get(native)
 
     @abstractmethod
     def scan(self, root: Path) -> Manifest:
@@ -103,9 +121,19 @@ A = TypeVar("A", bound=type[CorpusAdapter])
 
 
 def register(cls: A) -> A:
-    """Class decorator: make an adapter available by its ``name``."""
+    """Class decorator: make an adapter available by its ``name``.
+
+    Raises
+    ------
+    CorpusError
+        When the name is taken or the adapter's unified mapping misses a native label.
+    """
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise CorpusError(f"two corpus adapters are named {cls.name!r}")
+    try:
+        check_mapping(cls.name, cls.labels, cls.unified)
+    except ValueError as exc:
+        raise CorpusError(str(exc)) from exc
     _REGISTRY[cls.name] = cls
     return cls
 

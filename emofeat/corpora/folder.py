@@ -26,6 +26,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
+from emofeat.corpora.vocabulary import UNIFIED
 from emofeat.errors import CorpusError
 from emofeat.media import is_media_file
 
@@ -40,6 +41,12 @@ class Folder(CorpusAdapter):
     name: ClassVar[str] = "folder"
     labels: ClassVar[tuple[str, ...]] = ()
     layout: ClassVar[str] = "any tree of media files; optional labels.csv (source,label[,subject,sex])"
+    licence: ClassVar[str] = "whatever the user's own data carries"
+
+    def unified_label(self, native: str | None) -> str | None:
+        """A free-form label is unified when it already is a unified name (case-insensitive)."""
+        name = None if native is None else native.strip().lower()
+        return name if name in UNIFIED else None
 
     def scan(self, root: Path) -> Manifest:
         root = check_root(root)

@@ -23,6 +23,7 @@ Licence: CC BY-NC-SA 4.0 (Livingstone & Russo, 2018); users must accept it befor
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -62,6 +63,8 @@ class Ravdess(CorpusAdapter):
     name: ClassVar[str] = "ravdess"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "Actor_NN/MM-VV-EE-II-SS-RR-AA.mp4|wav (any parent folders)"
+    unified: ClassVar[Mapping[str, str | None]] = {label: label for label in EMOTIONS.values()}
+    licence: ClassVar[str] = "CC BY-NC-SA 4.0 (Livingstone & Russo, 2018)"
 
     def scan(self, root: Path) -> Manifest:
         return build_manifest(self, check_root(root), self.classify)

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
-from emofeat.corpora import ClipRecord, Manifest, get_adapter
-from emofeat.errors import ConfigError
+from emofeat.corpora import Manifest, get_adapter
+from emofeat.corpora.folds import assign_folds
+from emofeat.corpora.rows import clip_row
+from emofeat.options import RunOptions
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import PlannedClip, batches, make_plan
 from emofeat.provenance import environment
@@ -30,20 +32,6 @@ from emofeat.store import BRANCH, commit, open_repo, read_ledger, read_root, rec
 log = logging.getLogger(__name__)
 
 MapBatches = Callable[[list[BatchJob]], Iterable[BatchResult]]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run executes (never part of the feature version)."""
-
-    batch_size: int = 8
-    checkpoint_every: int = 4
-    workers: int = 2
-    retry_failed: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:
-            raise ConfigError("batch_size, checkpoint_every and workers must all be >= 1")
 
 
 @dataclass
@@ -102,7 +90,9 @@ def ingest(
     config = config or FeatureConfig()
     options = options or RunOptions()
     map_batches = map_batches or map_threads(options.workers)
-    manifest = get_adapter(corpus).scan(Path(source_dir))
+    adapter = get_adapter(corpus)
+    manifest = adapter.scan(Path(source_dir))
+    fold_of = assign_folds(manifest.clips, options.folds)
     detector = detector_for(config.faces)
     weights = {detector.name: detector.weights_sha256}
     fv = feature_version_id(config, weights)
@@ -123,8 +113,13 @@ def ingest(
     failures: list[dict[str, Any]] = []
     commits: list[str] = []
     groups = _groups(list(batches(plan.todo, options.batch_size)), options.checkpoint_every)
+
     # The first checkpoint also carries the catalog rows of the clips that were skipped.
-    pending_catalog = [_catalog_row(manifest, p) for p in plan.done]
+    def catalog_row(planned: PlannedClip) -> dict[str, Any]:
+        row = clip_row(adapter, planned.record, fold_of[planned.record.clip_id])
+        return row | {"source_sha256": planned.sha256, "meta": json.dumps(row["meta"], sort_keys=True)}
+
+    pending_catalog = [catalog_row(p) for p in plan.done]
     for index, group in enumerate(groups or [[]], start=1):
         session = repo.writable_session(BRANCH)
         jobs = [BatchJob(corpus, str(manifest.root), fv, config, b, session.fork()) for b in group]
@@ -136,10 +131,12 @@ def ingest(
             counts[row["status"]] += 1
             if row["status"] != "ok":
                 failures.append({k: row[k] for k in ("clip_id", "stage", "error_kind", "error")})
-        catalog_rows = pending_catalog + [_catalog_row(manifest, p) for b in group for p in b]
+        catalog_rows = pending_catalog + [catalog_row(p) for b in group for p in b]
         pending_catalog = []
         record(session, corpus, fv, version_attrs, catalog_rows, rows)
-        metadata = _run_metadata(manifest, fv, config, weights, counts, index, max(len(groups), 1))
+        metadata = _run_metadata(
+            manifest, fv, config, weights, counts, index, max(len(groups), 1), options.folds
+        )
         snapshot = commit(
             session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata
         )
@@ -163,20 +160,6 @@ def _groups(items: list[tuple[PlannedClip, ...]], size: int) -> list[list[tuple[
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _catalog_row(manifest: Manifest, planned: PlannedClip) -> dict[str, Any]:
-    r: ClipRecord = planned.record
-    return {
-        "clip_id": r.clip_id,
-        "corpus": r.corpus,
-        "source": r.source,
-        "source_sha256": planned.sha256,
-        "subject": r.subject,
-        "sex": r.sex,
-        "label": r.label,
-        "meta": json.dumps(r.meta, sort_keys=True),
-    }
-
-
 def _run_metadata(
     manifest: Manifest,
     fv: str,
@@ -185,6 +168,7 @@ def _run_metadata(
     counts: dict[str, int],
     checkpoint: int,
     checkpoints: int,
+    folds: int,
 ) -> dict[str, Any]:
     return {
         "emofeat": {
@@ -197,6 +181,7 @@ def _run_metadata(
             "weights": weights,
             "counts": dict(counts),
             "ignored_files": len(manifest.skipped),
+            "folds": folds,
             "checkpoint": checkpoint,
             "checkpoints": checkpoints,
             "final": checkpoint == checkpoints,

@@ -27,6 +27,10 @@ CATALOG_COLUMNS = [
     "subject",
     "sex",
     "label",
+    "unified",
+    "quadrant",
+    "split",
+    "fold",
     "meta",
     "feature_version",
     "status",
@@ -148,8 +152,9 @@ class FeatureStore:
             return pd.DataFrame(columns=CATALOG_COLUMNS)
         out = pd.concat(frames, ignore_index=True)
         out["meta"] = [json.loads(m) if isinstance(m, str) and m else {} for m in out["meta"]]
-        frames = out["frames"].astype("Int64")
-        out["frames"] = frames.where(frames >= 0)  # -1 = not recorded (failed clips)
+        for column in ("frames", "fold"):  # -1 = not recorded
+            values = out[column].astype("Int64")
+            out[column] = values.where(values >= 0)
         return out
 
     def read(self, clip_id: str, feature_version: str | None = None) -> dict[str, np.ndarray]:

@@ -24,6 +24,10 @@ CATALOG_SCHEMA: dict[str, ColumnType] = {
     "subject": "str",
     "sex": "str",
     "label": "str",
+    "unified": "str",
+    "quadrant": "str",
+    "split": "str",
+    "fold": "int",
     "meta": "str",
 }
 

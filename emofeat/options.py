@@ -1,0 +1,30 @@
+"""Runtime options of an ingestion run: how it executes, never what it computes.
+
+Nothing here is part of a feature version (see :mod:`emofeat.config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emofeat.errors import ConfigError
+
+DEFAULT_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes (never part of the feature version)."""
+
+    batch_size: int = 8
+    checkpoint_every: int = 4
+    workers: int = 2
+    retry_failed: bool = False
+    #: Subject-independent folds written into the catalog (data, not a feature setting).
+    folds: int = DEFAULT_FOLDS
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:
+            raise ConfigError("batch_size, checkpoint_every and workers must all be >= 1")
+        if self.folds < 2:
+            raise ConfigError(f"folds must be >= 2, not {self.folds}")
