@@ -20,6 +20,7 @@ from emofeat.media.suffixes import (
     is_image_file,
     is_media_file,
 )
+from emofeat.media.timeline import frame_times
 from emofeat.media.video import read_frames
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "FrameSelector",
     "Frames",
     "MediaInfo",
+    "frame_times",
     "is_image_file",
     "is_media_file",
     "load_audio",

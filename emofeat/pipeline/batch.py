@@ -17,6 +17,7 @@ from emofeat.config import FaceConfig, FeatureConfig
 from emofeat.errors import EmofeatError
 from emofeat.faces import FaceDetector, load_detector
 from emofeat.pipeline.clip import PER_CLIP_KEYS, process_clip
+from emofeat.pipeline.labels import track_arrays, track_classes
 from emofeat.pipeline.plan import PlannedClip
 from emofeat.store import ClipArrays, write_part
 from emofeat.store.layout import part_id
@@ -63,6 +64,7 @@ def run_batch(job: BatchJob) -> BatchResult:
     detector = detector_for(job.config.faces)
     good: list[ClipArrays] = []
     rows: list[dict[str, Any]] = []
+    classes: dict[str, list[str]] = {}
     for planned in job.clips:
         row: dict[str, Any] = {"clip_id": planned.record.clip_id, "source_sha256": planned.sha256}
         if planned.read_error is not None:
@@ -76,8 +78,10 @@ def run_batch(job: BatchJob) -> BatchResult:
                 }
             )
             continue
+        path = Path(job.root) / planned.record.source
         try:
-            features = process_clip(Path(job.root) / planned.record.source, job.config, detector)
+            features = process_clip(path, job.config, detector)
+            labels = track_arrays(planned.record.tracks, path, job.config.video.sequence_fps)
         except EmofeatError as exc:
             log.warning("%s failed at %s (%s): %s", planned.record.clip_id, exc.stage, exc.kind, exc.message)
             rows.append(
@@ -92,10 +96,11 @@ def run_batch(job: BatchJob) -> BatchResult:
             "face_ratio": features.face_ratio,
         }
         rows.append(row)
-        good.append(ClipArrays(planned.record.clip_id, features.arrays, PER_CLIP_KEYS))
+        good.append(ClipArrays(planned.record.clip_id, features.arrays | labels, PER_CLIP_KEYS))
+        classes |= track_classes(planned.record.tracks)
     if good:
         part = part_id([c.clip_id for c in good], [r["source_sha256"] for r in rows if r["status"] == "ok"])
-        write_part(job.session.store, job.corpus, job.feature_version, part, good)
+        write_part(job.session.store, job.corpus, job.feature_version, part, good, {"label_classes": classes})
         for r in rows:
             if r["status"] == "ok":
                 r["part"] = part

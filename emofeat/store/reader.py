@@ -159,13 +159,28 @@ class FeatureStore:
 
     def read(self, clip_id: str, feature_version: str | None = None) -> dict[str, np.ndarray]:
         """Every stored array of one clip: ``face``, ``face_present``, ``face_times``,
-        ``mfcc``, ``logmel``, ``egemaps_lld``, ``egemaps``, ``energy`` and their ``*_times``.
+        ``mfcc``, ``logmel``, ``egemaps_lld``, ``egemaps``, ``energy`` and their ``*_times``,
+        plus ``label.<name>`` / ``label.<name>_times`` for each time-varying label track.
 
         Raises
         ------
         NotFoundError
             When the clip is unknown, or it failed (or was not processed) in that version.
         """
+        part, i = self._part_of(clip_id, feature_version)
+        per_clip_attr = part.attrs.get("per_clip", [])
+        per_clip = {str(k) for k in per_clip_attr} if isinstance(per_clip_attr, list) else set()
+        out: dict[str, np.ndarray] = {}
+        for key in sorted(part.array_keys()):
+            if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
+                continue
+            start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
+            value = read_array(part, key, slice(int(start), int(stop)))
+            out[key] = value[0] if key in per_clip else value
+        return out
+
+    def _part_of(self, clip_id: str, feature_version: str | None) -> tuple[zarr.Group, int]:
+        """The part group holding a clip's arrays, and the clip's row in it."""
         try:
             corpus = layout.corpus_of(clip_id)
         except ValueError as exc:
@@ -183,17 +198,21 @@ class FeatureStore:
         part = existing_group(self._root, layout.part_path(corpus, fv, row["part"]))
         if part is None:
             raise NotFoundError(f"part {row['part']} of clip {clip_id!r} is missing from the store")
-        i = int(row["row"])
-        per_clip_attr = part.attrs.get("per_clip", [])
-        per_clip = {str(k) for k in per_clip_attr} if isinstance(per_clip_attr, list) else set()
-        out: dict[str, np.ndarray] = {}
-        for key in sorted(part.array_keys()):
-            if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
-                continue
-            start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
-            value = read_array(part, key, slice(int(start), int(stop)))
-            out[key] = value[0] if key in per_clip else value
-        return out
+        return part, int(row["row"])
+
+    def label_classes(self, clip_id: str, feature_version: str | None = None) -> dict[str, list[str]]:
+        """Class names of the clip's categorical label tracks (``label.<name>`` values index them).
+
+        Raises
+        ------
+        NotFoundError
+            As :meth:`read`.
+        """
+        part = self._part_of(clip_id, feature_version)[0]
+        classes = part.attrs.get("label_classes", {})
+        if not isinstance(classes, dict):
+            return {}
+        return {str(k): [str(c) for c in v] for k, v in classes.items() if isinstance(v, list)}
 
     def history(self) -> list[Commit]:
         """The commits leading to this snapshot, newest first."""

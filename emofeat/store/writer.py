@@ -22,6 +22,8 @@ from emofeat.store import layout
 from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table, tables_equal, upsert, write_table
 
 _TARGET_CHUNK_BYTES = 1 << 20
+#: Keys with this prefix may be missing for some clips of a part (time-varying labels).
+OPTIONAL_PREFIX = "label."
 
 
 @dataclass(frozen=True)
@@ -51,30 +53,48 @@ def read_root(store: Any) -> zarr.Group | None:
         return None
 
 
-def write_part(store: Any, corpus: str, feature_version: str, part: str, clips: Sequence[ClipArrays]) -> None:
+def write_part(
+    store: Any,
+    corpus: str,
+    feature_version: str,
+    part: str,
+    clips: Sequence[ClipArrays],
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
     """Write one part (a batch of clips) into ``store`` (usually a forked session's store).
+
+    Series whose key starts with :data:`OPTIONAL_PREFIX` (time-varying labels) may be
+    missing for some clips; they are stored empty for those.
 
     Raises
     ------
     StoreError
-        When the clips do not share keys, trailing shapes and dtypes.
+        When the clips disagree on their required keys, trailing shapes or dtypes.
     """
     if not clips:
         return
-    keys = sorted(clips[0].arrays)
     per_clip = clips[0].per_clip
+    required = sorted(k for k in clips[0].arrays if not k.startswith(OPTIONAL_PREFIX))
+    optional = sorted({k for c in clips for k in c.arrays if k.startswith(OPTIONAL_PREFIX)})
     group = open_group(store, layout.part_path(corpus, feature_version, part))
     ids = np.array([c.clip_id for c in clips], dtype=object)
     group.create_array("clip_id", shape=ids.shape, dtype=str, chunks=(len(ids),), overwrite=True)[:] = ids
-    for key in keys:
-        pieces = []
-        for clip in clips:
-            if sorted(clip.arrays) != keys:
-                raise StoreError(f"clip {clip.clip_id} has keys {sorted(clip.arrays)}, expected {keys}")
-            value = np.asarray(clip.arrays[key])
-            pieces.append(value[np.newaxis] if key in per_clip else value)
-        _write_ragged(group, key, pieces)
-    group.attrs.update({"per_clip": sorted(per_clip), "clips": len(clips)})
+    for clip in clips:
+        keys = sorted(k for k in clip.arrays if not k.startswith(OPTIONAL_PREFIX))
+        if keys != required:
+            raise StoreError(f"clip {clip.clip_id} has keys {keys}, expected {required}")
+    for key in required:
+        _write_ragged(group, key, [_piece(c.arrays[key], key in per_clip) for c in clips])
+    for key in optional:
+        template = next(np.asarray(c.arrays[key]) for c in clips if key in c.arrays)
+        empty = np.zeros((0, *template.shape[1:]), template.dtype)
+        _write_ragged(group, key, [np.asarray(c.arrays.get(key, empty)) for c in clips])
+    group.attrs.update({"per_clip": sorted(per_clip), "clips": len(clips), **dict(attrs or {})})
+
+
+def _piece(value: np.ndarray, per_clip: bool) -> np.ndarray:
+    value = np.asarray(value)
+    return value[np.newaxis] if per_clip else value
 
 
 def _write_ragged(group: zarr.Group, key: str, pieces: list[np.ndarray]) -> None:

@@ -1,0 +1,59 @@
+"""The presentation time of every frame of a video, from a demux-only pass (no decoding).
+
+Annotations that count video frames (Aff-Wild2's per-frame expression files) are put on the
+clip's clock with these times, so a variable-frame-rate video gets its labels at the right
+moments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from emofeat.media._av import check_path, decode_error, nominal_rate, open_input, start_seconds, video_stream
+from emofeat.media.images import list_sequence
+from emofeat.media.suffixes import is_image_file
+
+
+def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
+    """``(N,)`` float64 presentation times in seconds (start time subtracted), in order.
+
+    Frame ``i`` of the stream (in presentation order, as :func:`read_frames` counts) is at
+    ``frame_times(path)[i]``. A still image is one frame at 0; a folder of image frames is
+    timed at ``sequence_fps``; a file without video gives an empty array. Packets without
+    timestamps are timed by the nominal frame rate.
+
+    Raises
+    ------
+    MediaError
+        When the file cannot be opened or its packets cannot be read.
+    """
+    p = check_path(path)
+    if p.is_dir():
+        return np.arange(len(list_sequence(p)), dtype=np.float64) / sequence_fps
+    if is_image_file(p):
+        return np.zeros(1, np.float64)
+    with open_input(p) as container:
+        stream = video_stream(container)
+        if stream is None:
+            return np.zeros(0, np.float64)
+        start, tb = start_seconds(stream), stream.time_base
+        stamps: list[float] = []
+        untimed = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.pts is None or tb is None:
+                    untimed += 1
+                else:
+                    stamps.append(float(packet.pts * tb - start))
+        except av.error.FFmpegError as exc:
+            raise decode_error(exc, p, "video", len(stamps) + untimed, "packets") from exc
+    if untimed and not stamps:
+        rate = nominal_rate(stream)
+        period = float(1 / rate) if rate else 0.0
+        return np.arange(untimed, dtype=np.float64) * period
+    return np.sort(np.asarray(stamps, dtype=np.float64))
