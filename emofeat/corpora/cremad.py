@@ -1,0 +1,150 @@
+"""CREMA-D: the Crowd-sourced Emotional Multimodal Actors Dataset (Cao et al., 2014).
+
+Layout (as the GitHub / Git LFS release ships it; any parent folders are accepted)::
+
+    AudioWAV/1001_DFA_ANG_XX.wav      # 16 kHz WAV converted from the video (audio)
+    AudioMP3/1001_DFA_ANG_XX.mp3      # MP3 played to the raters (audio)
+    VideoFlash/1001_DFA_ANG_XX.flv    # Flash video played to the raters (audio-video)
+    VideoDemographics.csv             # ActorID, Age, Sex, Race, Ethnicity (read when at the root)
+
+Re-encoded ``.mp4`` copies of the videos (some mirrors) are accepted as audio-video clips.
+File names are ``AAAA_SSS_EEE_LL``: actor 1001-1091 (91 actors, the subject); sentence code
+(IEO "It's eleven o'clock", TIE "That is exactly what happened", IOM "I'm on my way to the
+meeting", IWW "I wonder what this is about", TAI "The airplane is almost full", MTI "Maybe
+tomorrow it will be cold", IWL "I would like a new alarm clock", ITH "I think I have a
+doctor's appointment", DFA "Don't forget a jacket", ITS "I think I've seen this before", TSI
+"The surface is slick", WSI "We'll stop in a couple of minutes"), kept as
+``meta["sentence"]``; emotion ANG anger, DIS disgust, FEA fear, HAP happy, NEU neutral, SAD
+sad (the label is the intended emotion; the crowd ratings in ``processedResults/`` are not
+read); level LO low, MD medium, HI high, XX unspecified (``meta["level"]``).
+
+Sex and age come from ``VideoDemographics.csv`` at the root (``meta["age"]``); without that
+file sex is ``None``. An actor missing from the file gets sex ``None``. There is no official
+split.
+
+Irregular files: a name that does not parse, or whose codes are outside the tables above, is
+reported as skipped with the reason; so are the side tables (the demographics file is
+reported as read). ``AudioWAV/1076_MTI_SAD_XX.wav`` is an empty or broken file in some
+releases; an adapter cannot tell without opening it, so it stays a clip and ingestion records
+the decode failure.
+
+Licence: Open Database License v1.0 (database) and Database Contents License v1.0
+(contents); cite Cao et al., IEEE Trans. Affective Computing 5(4), 2014.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import ClassVar
+
+from emofeat.corpora.base import (
+    ClipRecord,
+    CorpusAdapter,
+    Manifest,
+    SkippedFile,
+    build_manifest,
+    check_root,
+    register,
+)
+from emofeat.errors import CorpusError
+
+EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
+UNIFIED = {
+    "anger": "angry",
+    "disgust": "disgust",
+    "fear": "fearful",
+    "happy": "happy",
+    "neutral": "neutral",
+    "sad": "sad",
+}
+LEVELS = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
+SENTENCES = frozenset({"IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI"})
+MODALITIES = {"wav": "audio", "mp3": "audio", "flv": "audio-video", "mp4": "audio-video"}
+ACTORS = range(1001, 1092)
+DEMOGRAPHICS = "VideoDemographics.csv"
+
+_NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.([A-Za-z0-9]+)$")
+
+
+class Actor(dict[str, str]):
+    """One row of ``VideoDemographics.csv`` (``sex`` and ``age``)."""
+
+
+@register
+class CremaD(CorpusAdapter):
+    """CREMA-D adapter (see the module docstring for layout and codes)."""
+
+    name: ClassVar[str] = "cremad"
+    labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
+    layout: ClassVar[str] = "AudioWAV/AAAA_SSS_EEE_LL.wav, VideoFlash/....flv (+ VideoDemographics.csv)"
+    unified: ClassVar[Mapping[str, str | None]] = UNIFIED
+    licence: ClassVar[str] = "ODbL v1.0 / DbCL v1.0 (Cao et al., 2014)"
+
+    def scan(self, root: Path) -> Manifest:
+        root = check_root(root)
+        path = root / DEMOGRAPHICS
+        actors = read_demographics(path) if path.is_file() else {}
+        return build_manifest(self, root, lambda source: self.classify(source, actors))
+
+    def classify(self, source: str, actors: Mapping[str, Mapping[str, str]]) -> ClipRecord | SkippedFile:
+        """Parse one relative path into a clip, or explain why it is not one."""
+        if source == DEMOGRAPHICS:
+            return SkippedFile(source, "demographics file (read for actor sex and age)")
+        match = _NAME.match(PurePosixPath(source).name)
+        if match is None:
+            return SkippedFile(source, "name is not AAAA_SSS_EEE_LL.wav|mp3|flv|mp4")
+        actor, sentence, emotion, level, suffix = match.groups()
+        if suffix.lower() not in MODALITIES:
+            return SkippedFile(source, f"unknown file type .{suffix} (CREMA-D clips are .wav .mp3 .flv .mp4)")
+        if int(actor) not in ACTORS:
+            return SkippedFile(source, f"unknown actor {actor} (CREMA-D actors are 1001-1091)")
+        if sentence not in SENTENCES:
+            return SkippedFile(source, f"unknown sentence code {sentence}")
+        if emotion not in EMOTIONS:
+            return SkippedFile(source, f"unknown emotion code {emotion}")
+        if level not in LEVELS:
+            return SkippedFile(source, f"unknown emotion level code {level}")
+        row = actors.get(actor, {})
+        meta = {"sentence": sentence, "level": LEVELS[level], "modality": MODALITIES[suffix.lower()]}
+        if row.get("age"):
+            meta["age"] = row["age"]
+        return self.clip(source, subject=actor, sex=row.get("sex"), label=EMOTIONS[emotion], meta=meta)
+
+
+def read_demographics(path: Path) -> dict[str, dict[str, str]]:
+    """Sex (``male`` / ``female``) and age of every actor in ``VideoDemographics.csv``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file, with at least the columns ``ActorID`` and ``Sex`` (``Age`` optional).
+
+    Returns
+    -------
+    dict
+        ``{actor id: {"sex": ..., "age": ...}}``.
+
+    Raises
+    ------
+    CorpusError
+        When the file lacks the columns, names an actor twice, or has a sex other than
+        Male / Female.
+    """
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        columns = set(reader.fieldnames or ())
+        if not {"ActorID", "Sex"} <= columns:
+            raise CorpusError(f"{path} needs the columns 'ActorID' and 'Sex', found {sorted(columns)}")
+        actors: dict[str, dict[str, str]] = {}
+        for line_no, row in enumerate(reader, start=2):
+            actor = (row.get("ActorID") or "").strip()
+            sex = (row.get("Sex") or "").strip().lower()
+            if actor in actors:
+                raise CorpusError(f"{path}:{line_no}: actor {actor} is listed twice")
+            if sex not in ("male", "female"):
+                raise CorpusError(f"{path}:{line_no}: Sex must be Male or Female, not {row.get('Sex')!r}")
+            actors[actor] = {"sex": sex, "age": (row.get("Age") or "").strip()}
+    return actors
