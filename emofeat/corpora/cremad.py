@@ -22,6 +22,9 @@ Sex and age come from ``VideoDemographics.csv`` at the root (``meta["age"]``); w
 file sex is ``None``. An actor missing from the file gets sex ``None``. There is no official
 split.
 
+Peer toolkit (EmoBox): its list of the 7442 ``AudioWAV`` files is found in full, with the
+same emotion for every file (both read the file-name code).
+
 Irregular files: a name that does not parse, or whose codes are outside the tables above, is
 reported as skipped with the reason; so are the side tables (the demographics file is
 reported as read). ``AudioWAV/1076_MTI_SAD_XX.wav`` is an empty or broken file in some
@@ -67,10 +70,6 @@ ACTORS = range(1001, 1092)
 DEMOGRAPHICS = "VideoDemographics.csv"
 
 _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.([A-Za-z0-9]+)$")
-
-
-class Actor(dict[str, str]):
-    """One row of ``VideoDemographics.csv`` (``sex`` and ``age``)."""
 
 
 @register
@@ -130,8 +129,8 @@ def read_demographics(path: Path) -> dict[str, dict[str, str]]:
     Raises
     ------
     CorpusError
-        When the file lacks the columns, names an actor twice, or has a sex other than
-        Male / Female.
+        When the file lacks the columns, has an ActorID that is not a number, names an actor
+        twice, or has a sex other than Male / Female.
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -142,6 +141,8 @@ def read_demographics(path: Path) -> dict[str, dict[str, str]]:
         for line_no, row in enumerate(reader, start=2):
             actor = (row.get("ActorID") or "").strip()
             sex = (row.get("Sex") or "").strip().lower()
+            if not actor.isdigit():
+                raise CorpusError(f"{path}:{line_no}: ActorID must be a number, not {actor!r}")
             if actor in actors:
                 raise CorpusError(f"{path}:{line_no}: actor {actor} is listed twice")
             if sex not in ("male", "female"):

@@ -34,6 +34,10 @@ Rules (the folder is authoritative: it is what one person recorded in one sessio
 * Sex is ``None``: the database ships no per-subject list (its paper gives only the share
   of men).
 
+Peer toolkit (EmoBox): its real file list (1263 clips) is found in full, and its emotion for
+every file is the one here; its codes are the file-name codes, which never disagree with the
+folders in the real release.
+
 Irregular files: anything not under a ``subject N`` folder, not at
 ``<emotion>/[sentence M/]<file>``, in an unknown emotion folder, or whose name is not one of
 the known variants ``sN_<code>_M.avi``, ``s_N_<code>_M.avi``, ``sN_<code>.avi`` and
@@ -124,7 +128,8 @@ class Enterface(CorpusAdapter):
             return SkippedFile(source, f"unknown emotion code {code!r} in the file name")
         if CODES[code] != emotion:
             return SkippedFile(
-                source, f"file-name code {code!r} ({CODES[code]}) disagrees with the emotion folder {rest[0]!r}"
+                source,
+                f"file-name code {code!r} ({CODES[code]}) disagrees with the emotion folder {rest[0]!r}",
             )
         subject = str(int(subject_match.group(1)))
         meta: dict[str, str] = {}
