@@ -161,6 +161,8 @@ class CkPlus(CorpusAdapter):
         parts = path.parts
         if len(parts) >= 4 and parts[-4] == IMAGES_DIR:
             return self._frame(source, sequences)
+        if path.name.startswith("."):
+            return SkippedFile(source, "hidden file")
         if len(parts) >= 4 and parts[-4] in SIDE_DIRS:
             suffix, reason = SIDE_DIRS[parts[-4]]
             match = _SIDE.match(path.name)
@@ -173,8 +175,6 @@ class CkPlus(CorpusAdapter):
             frame = f"{subject}_{session}_{frame_no}.png"
             emotions[(subject, session)].append(_Emotion(source, frame, code, error))
             return None
-        if path.name.startswith("."):
-            return SkippedFile(source, "hidden file")
         return SkippedFile(source, f"not part of the CK+ layout ({IMAGES_DIR}/, Emotion/, FACS/, Landmarks/)")
 
     def _frame(self, source: str, sequences: dict[str, _Sequence]) -> SkippedFile | None:
@@ -190,13 +190,15 @@ class CkPlus(CorpusAdapter):
         match = _FRAME.match(path.name)
         if match is None or match.group(1, 2) != (subject, session):
             seq.foreign += 1
-            return SkippedFile(source, f"not a frame of sequence {subject}/{session} ({subject}_{session}_NNNNNNNN.png)")
+            return SkippedFile(
+                source, f"not a frame of sequence {subject}/{session} ({subject}_{session}_NNNNNNNN.png)"
+            )
         seq.frames.append(path.name)
         return None
 
     def _clip(self, seq: _Sequence, found: list[_Emotion]) -> tuple[ClipRecord, dict[str, str]]:
         """The clip of a sequence, and the skip reason of each Emotion file it read."""
-        frames = sorted(seq.frames, key=str.lower)
+        frames = {name.lower() for name in seq.frames}
         meta = {"frames": str(len(frames))}
         if seq.foreign:
             meta["foreign_files"] = str(seq.foreign)
@@ -209,13 +211,15 @@ class CkPlus(CorpusAdapter):
             meta["peak_frame"] = emo.frame
             if emo.error is not None:
                 error = emo.error
-            elif emo.frame not in frames:
+            elif emo.frame.lower() not in frames:
                 error = f"emotion file names frame {emo.frame}, which the sequence lacks"
             elif emo.code is not None:
                 label = EMOTIONS[emo.code]
         if error is not None:
             meta["label_error"] = error
-        reason = "emotion label file" if error is None else f"emotion label file: {error}; sequence left unlabeled"
+        reason = (
+            "emotion label file" if error is None else f"emotion label file: {error}; sequence left unlabeled"
+        )
         clip = self.clip(seq.source, subject=seq.subject, label=label, meta=meta)
         return clip, {e.source: reason for e in found}
 
