@@ -150,7 +150,53 @@ def test_error_exits_are_readable(tmp_path: Path, args: tuple[str, ...], message
     assert "Traceback" not in result.output
 
 
-def test_corpora_lists_adapters() -> None:
+PAPER_CORPORA = {
+    "enterface",
+    "ravdess",
+    "cremad",
+    "savee",
+    "emodb",
+    "afew",
+    "ckplus",
+    "affwild2",
+    "recola",
+    "fgemotions",
+    "rafdb",
+    "affectnet",
+}
+
+
+def test_corpora_lists_every_adapter_with_layout_and_labels() -> None:
     result = invoke("corpora", "--json")
-    names = {json.loads(line)["name"] for line in result.stdout.splitlines()}
-    assert {"folder", "ravdess"} <= names
+    rows = {r["name"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert PAPER_CORPORA | {"folder"} <= set(rows)
+    for name in PAPER_CORPORA:
+        assert rows[name]["layout"]
+        assert rows[name]["licence"]
+        assert set(rows[name]["unified"]) == set(rows[name]["labels"])
+    assert rows["emodb"]["unified"]["boredom"] == "boredom"
+
+
+def test_manifest_lists_clips_and_skips_without_opening_media(tmp_path: Path) -> None:
+    root = tmp_path / "wav"
+    root.mkdir()
+    (root / "03a01Fa.wav").write_bytes(b"not audio at all")  # never opened
+    (root / "08b02Tc.wav").write_bytes(b"")
+    (root / "notes.txt").write_text("x")
+    result = invoke("manifest", "emodb", tmp_path, "--json")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    clips = {r["source"]: r for r in rows if "skip_reason" not in r}
+    skips = {r["source"]: r["skip_reason"] for r in rows if "skip_reason" in r}
+    assert set(clips) == {"wav/03a01Fa.wav", "wav/08b02Tc.wav"}
+    first = clips["wav/03a01Fa.wav"]
+    assert (first["subject"], first["sex"], first["label"], first["unified"]) == (
+        "03",
+        "male",
+        "happiness",
+        "happy",
+    )
+    assert clips["wav/08b02Tc.wav"]["sex"] == "female"
+    assert {r["fold"] for r in clips.values()} <= set(range(5))
+    assert "wav/notes.txt" in skips
+    assert invoke("manifest", "nosuch", tmp_path).exit_code == 1
