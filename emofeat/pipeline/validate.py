@@ -41,8 +41,8 @@ def validate(
     _shape(a, "mfcc", (config.audio.n_mfcc,))
     _shape(a, "logmel", (config.audio.n_mels, 3))
     for key, value in a.items():
-        if key == "egemaps" and samples is None:
-            continue  # NaN marks "no audio" here, by contract
+        if key == "egemaps" and (samples is None or not config.audio.egemaps):
+            continue  # NaN marks "no audio" or "not computed" here, by contract
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise ValidationError(f"{key} has NaN or infinite values", kind="non_finite")
         if key.endswith("_times") and np.any(np.diff(value) < 0):
