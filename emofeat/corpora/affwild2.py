@@ -71,7 +71,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
-from emofeat.corpora.tracks import UNANNOTATED, LabelTrack
+from emofeat.corpora.tracks import UNANNOTATED, LabelTrack, Problem
 
 #: The expression classes, in code order (ABAW 3+; the 2020/2021 releases lack ``other``).
 EXPRESSIONS: tuple[str, ...] = (
@@ -115,17 +115,6 @@ NOT_READ_FOLDERS: Mapping[str, str] = {
     "cropped": "face crop frame (not read: the clips are the videos)",
     "MTL_Challenge": "multi-task challenge annotation (not read by this adapter)",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why an annotation file cannot be read: its 1-based line (0 = the whole file) and what."""
-
-    line: int
-    text: str
-
-    def where(self, source: str) -> str:
-        return f"{source}: {self.text}" if self.line == 0 else f"{source} line {self.line}: {self.text}"
 
 
 @dataclass(frozen=True)

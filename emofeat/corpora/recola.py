@@ -71,7 +71,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
-from emofeat.corpora.tracks import LabelTrack
+from emofeat.corpora.tracks import LabelTrack, Problem
 
 RECORDING = re.compile(r"^(train|dev|test)_([1-9][0-9]*)$")
 PARTITIONS: Mapping[str, str] = {"train": "train", "dev": "validation", "test": "test"}
@@ -95,17 +95,6 @@ NOT_READ_FOLDERS: Mapping[str, str] = {
     "recordings_physio": "physiological signals (ECG/EDA; not read)",
 }
 NAME_RULE = "train_N, dev_N or test_N"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a rating file cannot be read: its 1-based line (0 = the whole file) and what."""
-
-    line: int
-    text: str
-
-    def where(self, source: str) -> str:
-        return f"{source}: {self.text}" if self.line == 0 else f"{source} line {self.line}: {self.text}"
 
 
 @dataclass(frozen=True)

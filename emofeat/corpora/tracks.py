@@ -54,3 +54,14 @@ class LabelTrack:
             raise ValueError(f"track {self.name!r}: positions and values differ in length")
         if self.kind == "categorical" and not self.classes:
             raise ValueError(f"track {self.name!r}: a categorical track needs its classes")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why an annotation file cannot be read: its 1-based line (0 = the whole file) and what."""
+
+    line: int
+    text: str
+
+    def where(self, source: str) -> str:
+        return f"{source}: {self.text}" if self.line == 0 else f"{source} line {self.line}: {self.text}"
