@@ -15,8 +15,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from emofeat.config import FeatureConfig
+from emofeat.errors import ConfigError
 from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
-from flows import settings  # noqa: F401  (must precede prefect)
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, retries=0)
@@ -69,8 +69,10 @@ def run_ingest_flow(
     """
     options = options or RunOptions()
     if dask_address:
-        from prefect_dask import DaskTaskRunner  # optional extra: emofeat[dask]
-
+        try:
+            from prefect_dask import DaskTaskRunner  # optional extra: emofeat[dask]
+        except ImportError as exc:
+            raise ConfigError("running on Dask needs the extra: pip install 'emofeat[dask]'") from exc
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=options.workers)

@@ -1,7 +1,8 @@
 """Prefect settings emofeat needs before Prefect is imported.
 
-Prefect reads its settings from the environment when it is first imported, so this module
-must be imported before ``prefect``. Values already set by the user win.
+Prefect reads its settings from the environment when it is first imported, so
+``flows/__init__.py`` applies these before any flow module imports ``prefect``. Values
+already set by the user win.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ DEFAULTS = {
     "DO_NOT_TRACK": "1",
     # Results stay in memory: the store is the record of what was computed.
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
 }
 
 
 def apply() -> None:
+    """Set every default the user has not set."""
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-apply()

@@ -8,7 +8,7 @@ from typing import Any
 from emofeat.config import FeatureConfig, feature_version_id
 from emofeat.corpora import get_adapter
 from emofeat.corpora.base import check_root
-from emofeat.errors import ConfigError, EmofeatError
+from emofeat.errors import ConfigError, NotFoundError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.pipeline.batch import detector_for
 from emofeat.pipeline.distributed import map_dask
@@ -60,9 +60,10 @@ def dry_run_plan(
     fv = feature_version_id(config, {detector.name: detector.weights_sha256})
     try:
         repo = open_repo(store)
-        ledger = read_ledger(read_root(repo.readonly_session(branch=BRANCH).store), corpus, fv)
-    except EmofeatError:
+    except NotFoundError:  # no store yet: everything is to do
         ledger = empty_table(LEDGER_SCHEMA)
+    else:
+        ledger = read_ledger(read_root(repo.readonly_session(branch=BRANCH).store), corpus, fv)
     plan = make_plan(manifest, ledger, retry_failed=options.retry_failed)
     return {
         "dry_run": True,

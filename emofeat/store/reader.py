@@ -141,11 +141,19 @@ class FeatureStore:
         frames = []
         for name in [corpus] if corpus else names:
             cat = read_table(existing_group(self._root, layout.catalog_path(name)), CATALOG_SCHEMA)
-            versions = self.feature_versions(name)
-            fv = feature_version or (versions[-1]["feature_version"] if versions else None)
-            ledger = self._ledger(name, fv).reset_index(drop=True) if fv else None
-            if ledger is not None:
-                cat = cat.merge(ledger.drop(columns=["source_sha256"]), on="clip_id", how="left")
+            known = [v["feature_version"] for v in self.feature_versions(name)]
+            if feature_version is not None and feature_version not in known:
+                if corpus is not None:
+                    raise NotFoundError(f"no feature version {feature_version!r} for corpus {name!r}")
+                continue  # another corpus's version: this corpus has nothing under it
+            fv = feature_version or (known[-1] if known else None)
+            if fv is not None:
+                # The digest of the bytes the features were computed from (the catalog's is the
+                # file as last scanned; the two differ until a changed file is re-ingested).
+                ledger = self._ledger(name, fv).reset_index(drop=True)
+                cat = cat.merge(ledger, on="clip_id", how="left", suffixes=("_scanned", ""))
+                computed = cat["source_sha256"].notna()
+                cat["source_sha256"] = cat["source_sha256"].where(computed, cat["source_sha256_scanned"])
             cat["feature_version"] = fv
             frames.append(cat.reindex(columns=CATALOG_COLUMNS))
         if not frames:

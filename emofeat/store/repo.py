@@ -37,6 +37,8 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
     """
     p = Path(str(path).removeprefix("file://"))
     missing = NotFoundError(f"no emofeat store at {str(p)!r}; run `emofeat ingest ... --store {p}` first")
+    if p.exists() and not p.is_dir():
+        raise StoreError(f"{str(p)!r} is a file, not a store directory; choose another --store path")
     if not create and not p.is_dir():
         raise missing  # checked first: opening the storage would create the directory
     storage = _storage(path)

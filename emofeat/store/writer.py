@@ -163,13 +163,16 @@ def record(
     root = open_group(session.store)
     if "emofeat_store" not in root.attrs:
         root.attrs["emofeat_store"] = layout.LAYOUT_VERSION
-    version = root.require_group(layout.version_path(corpus, feature_version))
-    if "feature_version" not in version.attrs:
-        version.attrs.update(dict(version_attrs))
+    if ledger_rows:  # a feature version exists once it has a ledger
+        version = root.require_group(layout.version_path(corpus, feature_version))
+        if "feature_version" not in version.attrs:
+            version.attrs.update(dict(version_attrs))
     for parent_path, name, schema, rows in (
         (layout.corpus_path(corpus), layout.CATALOG, CATALOG_SCHEMA, catalog_rows),
         (layout.version_path(corpus, feature_version), layout.LEDGER, LEDGER_SCHEMA, ledger_rows),
     ):
+        if not rows:
+            continue
         old = read_table(existing_group(root, f"{parent_path}/{name}"), schema)
         new = upsert(old, rows, schema)
         if not tables_equal(old, new):
@@ -187,6 +190,14 @@ def commit(session: icechunk.Session, message: str, metadata: Mapping[str, Any])
     if not session.has_uncommitted_changes:
         return None
     try:
-        return session.commit(message, metadata=dict(metadata))
+        # Another writer may have committed meanwhile: rebase onto it when the changes touch
+        # different arrays (another corpus, other parts); give up on a real overlap.
+        return session.commit(message, metadata=dict(metadata), rebase_with=icechunk.ConflictDetector())
+    except (icechunk.ConflictError, icechunk.RebaseFailedError) as exc:
+        raise StoreError(
+            f"commit failed: another writer changed the same tables of this store meanwhile ({exc}); "
+            "run the same command again: work already committed is skipped",
+            kind="commit_conflict",
+        ) from exc
     except icechunk.IcechunkError as exc:
         raise StoreError(f"commit failed: {exc}", kind="commit_failed") from exc

@@ -159,3 +159,61 @@ def test_mismatched_clip_keys_are_rejected(tmp_path: Path) -> None:
     clips = [ClipArrays("c/a", {"x": np.zeros((1, 2))}), ClipArrays("c/b", {"y": np.zeros((1, 2))})]
     with pytest.raises(StoreError, match="keys"):
         write_part(session.store, "c", "fv-test", "p-1", clips)
+
+
+def test_concurrent_writers_rebase_or_fail_clearly(tmp_path: Path) -> None:
+    write_two_clips(tmp_path / "s")
+    repo = open_repo(tmp_path / "s")
+    first, second = repo.writable_session("main"), repo.writable_session("main")
+    record(first, "c", "fv-test", ATTRS, [catalog_row("c/a.mp4", label="sad")], [])
+    other = {"clip_id": "d/x.mp4", "corpus": "d", "source": "x.mp4"}
+    record(second, "d", "fv-test", ATTRS, [other], [])
+    assert commit(first, "relabel c", {}) is not None
+    assert commit(second, "catalog d", {}) is not None  # other arrays: rebased onto the first
+    assert open_store(tmp_path / "s").corpora() == ["c", "d"]
+    third, fourth = repo.writable_session("main"), repo.writable_session("main")
+    record(third, "c", "fv-test", ATTRS, [catalog_row("c/a.mp4", label="angry")], [])
+    record(fourth, "c", "fv-test", ATTRS, [catalog_row("c/a.mp4", label="calm")], [])
+    commit(third, "one", {})
+    with pytest.raises(StoreError, match="run the same command again") as info:
+        commit(fourth, "two", {})
+    assert info.value.kind == "commit_conflict"
+
+
+def test_rows_without_a_ledger_do_not_create_a_feature_version(tmp_path: Path) -> None:
+    write_two_clips(tmp_path / "s")
+    repo = open_repo(tmp_path / "s")
+    session = repo.writable_session("main")
+    record(session, "c", "fv-other", {"feature_version": "fv-other"}, [catalog_row("c/a.mp4")], [])
+    assert not session.has_uncommitted_changes
+    store = open_store(tmp_path / "s")
+    assert [v["feature_version"] for v in store.feature_versions()] == ["fv-test"]
+
+
+def test_catalog_of_a_version_spans_corpora_and_shows_the_computed_digest(tmp_path: Path) -> None:
+    write_two_clips(tmp_path / "s")
+    repo = open_repo(tmp_path / "s")
+    session = repo.writable_session("main")
+    changed = catalog_row("c/a.mp4") | {"source_sha256": "f" * 64}  # the file changed on disk
+    record(session, "c", "fv-test", ATTRS, [changed], [])
+    record(
+        session,
+        "d",
+        "fv-d",
+        {"feature_version": "fv-d"},
+        [{"clip_id": "d/x", "corpus": "d", "source": "x"}],
+        [{"clip_id": "d/x", "source_sha256": "1", "status": "ok", "part": "p", "row": 0}],
+    )
+    commit(session, "two corpora", {})
+    store = open_store(tmp_path / "s")
+    only_c = store.catalog(feature_version="fv-test")
+    assert set(only_c["corpus"]) == {"c"}
+    assert only_c.set_index("clip_id").loc["c/a.mp4", "source_sha256"] == "0" * 64  # what fv-test read
+    with pytest.raises(NotFoundError):
+        store.catalog(corpus="d", feature_version="fv-test")
+
+
+def test_a_file_is_not_a_store(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        open_repo(tmp_path / "f", create=True)
