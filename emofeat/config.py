@@ -34,6 +34,35 @@ IMPLEMENTATION_VERSIONS: dict[str, str] = {
 SamplingMode = Literal["uniform", "fps", "all"]
 
 
+def _coerce_fields(section: Any) -> None:
+    """Check each field's type and store floats as floats, so equal configs hash equally.
+
+    ``20`` and ``20.0`` for a float field become ``20.0``; a bool where a number is expected,
+    a number where a bool is expected, or a non-integral int field is a :class:`ConfigError`.
+    """
+    name = type(section).__name__
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        kind = str(f.type)
+        where = f"{name}.{f.name}"
+        if value is None:
+            if "None" not in kind:
+                raise ConfigError(f"{where} must be set")
+            continue
+        if kind.startswith("float"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where} must be a number, not {value!r}")
+            object.__setattr__(section, f.name, float(value))
+        elif kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{where} must be an integer, not {value!r}")
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} must be true or false, not {value!r}")
+        elif not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+
+
 @dataclass(frozen=True)
 class VideoConfig:
     """How frames are sampled from a video (or an image sequence).
@@ -49,6 +78,7 @@ class VideoConfig:
     sequence_fps: float = 30.0
 
     def __post_init__(self) -> None:
+        _coerce_fields(self)
         if self.sampling not in ("uniform", "fps", "all"):
             raise ConfigError(f"video.sampling must be uniform, fps or all, not {self.sampling!r}")
         if self.frames < 1:
@@ -77,6 +107,7 @@ class FaceConfig:
     crop_size: int = 112
 
     def __post_init__(self) -> None:
+        _coerce_fields(self)
         if self.detector not in ("retinaface", "scrfd"):
             raise ConfigError(f"faces.detector must be retinaface or scrfd, not {self.detector!r}")
         if self.detector == "scrfd" and not self.model_path:
@@ -106,6 +137,7 @@ class AudioConfig:
     energy_silence_db: float = -50.0
 
     def __post_init__(self) -> None:
+        _coerce_fields(self)
         if self.sample_rate < 8000:
             raise ConfigError(f"audio.sample_rate must be >= 8000, not {self.sample_rate}")
         if self.win_ms * self.sample_rate / 1000 > self.n_fft:

@@ -91,3 +91,25 @@ def test_from_toml_file(tmp_path: Path) -> None:
     path.write_text("[video\n")
     with pytest.raises(ConfigError, match="cannot parse"):
         FeatureConfig.from_file(path)
+
+
+def test_equal_values_hash_equally_whatever_their_spelling() -> None:
+    spelled = FeatureConfig.from_dict({"faces": {"min_size": 20, "threshold": 0.7}, "audio": {"hop_ms": 10}})
+    assert spelled == FeatureConfig()
+    assert feature_version_id(spelled, WEIGHTS) == feature_version_id(FeatureConfig(), WEIGHTS)
+    assert isinstance(spelled.faces.min_size, float)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"audio": {"egemaps": "false"}}, "true or false"),
+        ({"faces": {"crop_size": 112.0}}, "integer"),
+        ({"video": {"frames": True}}, "integer"),
+        ({"audio": {"hop_ms": "10"}}, "number"),
+        ({"video": {"sampling": 3}}, "string"),
+    ],
+)
+def test_wrong_types_are_rejected(data: dict[str, dict[str, object]], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FeatureConfig.from_dict(data)

@@ -9,6 +9,8 @@ frame timestamps, so a loader can align labels with any feature series.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,3 +67,22 @@ class Problem:
 
     def where(self, source: str) -> str:
         return f"{source}: {self.text}" if self.line == 0 else f"{source} line {self.line}: {self.text}"
+
+
+def tracks_digest(tracks: Iterable[LabelTrack]) -> str:
+    """sha256 over a clip's tracks (names, kinds, classes, values, positions); ``""`` if none.
+
+    Annotation files change independently of the media; this digest tells a re-run that a
+    clip's stored label arrays are stale.
+    """
+    h = hashlib.sha256()
+    empty = True
+    for t in sorted(tracks, key=lambda t: t.name):
+        empty = False
+        position = t.times if t.times is not None else t.frames
+        h.update(
+            f"{t.name}\0{t.kind}\0{'/'.join(t.classes)}\0{'t' if t.times is not None else 'f'}\0".encode()
+        )
+        h.update(np.ascontiguousarray(t.values, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(position, dtype=np.float64).tobytes())
+    return "" if empty else h.hexdigest()

@@ -66,7 +66,11 @@ def run_batch(job: BatchJob) -> BatchResult:
     rows: list[dict[str, Any]] = []
     classes: dict[str, list[str]] = {}
     for planned in job.clips:
-        row: dict[str, Any] = {"clip_id": planned.record.clip_id, "source_sha256": planned.sha256}
+        row: dict[str, Any] = {
+            "clip_id": planned.record.clip_id,
+            "source_sha256": planned.sha256,
+            "labels_sha256": planned.labels_sha256,
+        }
         if planned.read_error is not None:
             rows.append(
                 row

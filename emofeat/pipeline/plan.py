@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from emofeat.corpora import ClipRecord, Manifest
+from emofeat.corpora.tracks import tracks_digest
 
 _BLOCK = 1 << 20
 
@@ -26,6 +27,10 @@ class PlannedClip:
     record: ClipRecord
     sha256: str
     read_error: str | None = None
+
+    @property
+    def labels_sha256(self) -> str:
+        return tracks_digest(self.record.tracks)
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,20 @@ def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
 def make_plan(manifest: Manifest, ledger: pd.DataFrame, *, retry_failed: bool = False) -> Plan:
     """Split the manifest's clips into todo and done against an existing ledger."""
     known = {
-        row.clip_id: (row.source_sha256, row.status)
-        for row in ledger[["clip_id", "source_sha256", "status"]].itertuples(index=False)
+        row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status)
+        for row in ledger[["clip_id", "source_sha256", "labels_sha256", "status"]].itertuples(index=False)
     }
     todo: list[PlannedClip] = []
     done: list[PlannedClip] = []
     for record in manifest.clips:
         planned = digest_clip(manifest, record)
         previous = known.get(record.clip_id)
-        unchanged = previous is not None and planned.read_error is None and previous[0] == planned.sha256
-        if unchanged and not (retry_failed and previous is not None and previous[1] != "ok"):
+        unchanged = (
+            previous is not None
+            and planned.read_error is None
+            and previous[:2] == (planned.sha256, planned.labels_sha256)
+        )
+        if unchanged and not (retry_failed and previous is not None and previous[2] != "ok"):
             done.append(planned)
         else:
             todo.append(planned)

@@ -34,6 +34,7 @@ CATALOG_SCHEMA: dict[str, ColumnType] = {
 LEDGER_SCHEMA: dict[str, ColumnType] = {
     "clip_id": "str",
     "source_sha256": "str",
+    "labels_sha256": "str",
     "status": "str",
     "stage": "str",
     "error_kind": "str",

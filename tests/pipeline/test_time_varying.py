@@ -40,6 +40,14 @@ def test_affwild2_frame_labels_land_on_real_frame_times(tmp_path: Path) -> None:
     np.testing.assert_allclose(clip["label.arousal_times"], stamps, atol=1e-3)
     row = opened.catalog("affwild2").iloc[0]
     assert (row["split"], row["label"]) == ("train", None)
+    # Unchanged media and annotations: nothing to do. A corrected annotation: that clip again.
+    assert ingest("affwild2", root, store, options=RunOptions(workers=1)).clips["skipped"] == 1
+    pairs[2] = "0.3,0.35"
+    (va / "1-30-1280x720.txt").write_text("valence,arousal\n" + "\n".join(pairs) + "\n")
+    again = ingest("affwild2", root, store, options=RunOptions(workers=1))
+    assert again.clips == {"ok": 1, "failed": 0, "skipped": 0}
+    fixed = emofeat.open_store(store).read("affwild2/batch1/1-30-1280x720.mp4")
+    assert fixed["label.valence"][2] == np.float32(0.3)
 
 
 def test_recola_ratings_share_the_audio_clock(tmp_path: Path) -> None:
