@@ -14,7 +14,13 @@ DEFAULT_FOLDS = 5
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run executes (never part of the feature version)."""
+    """How a run executes (never part of the feature version).
+
+    ``batch_size`` clips make one task; a checkpoint commit follows every
+    ``max(checkpoint_every, workers)`` batches (the batches of one checkpoint run in
+    parallel, so fewer than ``workers`` would leave workers idle); ``workers`` batches run
+    at once.
+    """
 
     batch_size: int = 8
     checkpoint_every: int = 4

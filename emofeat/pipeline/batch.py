@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emofeat.config import FaceConfig, FeatureConfig
-from emofeat.errors import EmofeatError
+from emofeat.errors import EmofeatError, FaceModelError
 from emofeat.faces import FaceDetector, load_detector
 from emofeat.pipeline.clip import PER_CLIP_KEYS, process_clip
 from emofeat.pipeline.labels import track_arrays, track_classes
@@ -35,6 +35,7 @@ class BatchJob:
     config: FeatureConfig
     clips: tuple[PlannedClip, ...]
     session: Any  # an icechunk ForkSession (or Session) to write the part into
+    weights_sha256: str = ""  # the face model digest the feature version was computed with
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,17 @@ def run_batch(job: BatchJob) -> BatchResult:
     Raises
     ------
     FaceModelError
-        When the face detector cannot be loaded (nothing could be processed).
+        When the face detector cannot be loaded, or its weights differ from the run's.
     StoreError
         When the part cannot be written.
     """
     detector = detector_for(job.config.faces)
+    if job.weights_sha256 and detector.weights_sha256 != job.weights_sha256:
+        raise FaceModelError(
+            f"this worker's face model ({detector.weights_sha256[:12]}...) is not the one the run "
+            f"started with ({job.weights_sha256[:12]}...): every worker needs the same model file",
+            kind="weights_mismatch",
+        )
     good: list[ClipArrays] = []
     rows: list[dict[str, Any]] = []
     classes: dict[str, list[str]] = {}

@@ -112,7 +112,10 @@ def ingest(
     counts = {"ok": 0, "failed": 0, "skipped": len(plan.done)}
     failures: list[dict[str, Any]] = []
     commits: list[str] = []
-    groups = _groups(list(batches(plan.todo, options.batch_size)), options.checkpoint_every)
+    # A checkpoint commits a group of batches that run in parallel: never fewer than workers.
+    groups = _groups(
+        list(batches(plan.todo, options.batch_size)), max(options.checkpoint_every, options.workers)
+    )
 
     # The first checkpoint also carries the catalog rows of the clips that were skipped.
     def catalog_row(planned: PlannedClip) -> dict[str, Any]:
@@ -122,7 +125,10 @@ def ingest(
     pending_catalog = [catalog_row(p) for p in plan.done]
     for index, group in enumerate(groups or [[]], start=1):
         session = repo.writable_session(BRANCH)
-        jobs = [BatchJob(corpus, str(manifest.root), fv, config, b, session.fork()) for b in group]
+        jobs = [
+            BatchJob(corpus, str(manifest.root), fv, config, b, session.fork(), detector.weights_sha256)
+            for b in group
+        ]
         results = list(map_batches(jobs)) if jobs else []
         if results:
             session.merge(*[r.session for r in results])

@@ -1,4 +1,7 @@
-"""An interrupted run loses at most the batches since its last checkpoint; a re-run finishes."""
+"""An interrupted run loses at most the batches since its last checkpoint; a re-run finishes.
+
+Also: a worker that would compute features under the wrong model is refused.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,12 @@ from pathlib import Path
 import pytest
 
 import emofeat
+from emofeat.config import FeatureConfig
+from emofeat.corpora import get_adapter
+from emofeat.errors import FaceModelError
 from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
+from emofeat.pipeline.plan import PlannedClip
+from emofeat.store import open_repo
 from tests.mediagen import face_frames, write_video
 
 
@@ -47,3 +55,16 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path: Path) -> None:
     assert (cat["status"] == "ok").all()
     for clip_id in cat["clip_id"]:
         assert final.read(clip_id)["face"].shape[0] == 16
+
+
+def test_a_worker_with_other_face_weights_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
+    session = open_repo(tmp_path / "s", create=True).writable_session("main")
+    clip = get_adapter("folder").scan(root).clips[0]
+    job = BatchJob(
+        "folder", str(root), "fv-x", FeatureConfig(), (PlannedClip(clip, "0"),), session, "ab" * 32
+    )
+    with pytest.raises(FaceModelError, match="not the one the run started with"):
+        run_batch(job)
