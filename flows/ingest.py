@@ -18,6 +18,8 @@ from emofeat.config import FeatureConfig
 from emofeat.errors import ConfigError
 from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
 
+RUN = RunOptions()  # defaults
+
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, retries=0)
 def process_batch(job: BatchJob) -> BatchResult:
@@ -36,11 +38,11 @@ def ingest_flow(
     source_dir: str,
     store: str,
     config: dict[str, Any] | None = None,
-    batch_size: int = 8,
-    checkpoint_every: int = 4,
-    workers: int = 2,
+    batch_size: int = RUN.batch_size,
+    checkpoint_every: int = RUN.checkpoint_every,
+    workers: int = RUN.workers,
     retry_failed: bool = False,
-    folds: int = 5,
+    folds: int = RUN.folds,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` from ``source_dir`` into the store at ``store``; returns the summary."""
     options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)

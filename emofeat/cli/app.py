@@ -25,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+RUN = RunOptions()  # the defaults of every run option, in one place
 StoreOpt = Annotated[Path, typer.Option("--store", help="Path of the feature store.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 SnapshotOpt = Annotated[
@@ -65,15 +66,17 @@ def ingest(
     source_dir: Annotated[Path, typer.Argument(help="Root directory of the corpus on disk.")],
     store: StoreOpt,
     config: Annotated[Path | None, typer.Option("--config", help="Feature config (TOML or JSON).")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Batches processed in parallel.")] = 2,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Clips per task.")] = 8,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Batches processed in parallel.")
+    ] = RUN.workers,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Clips per task.")] = RUN.batch_size,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Batches per commit.")
-    ] = 4,
+    ] = RUN.checkpoint_every,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Process failed clips again.")] = False,
     folds: Annotated[
         int, typer.Option("--folds", min=2, help="Subject-independent folds in the catalog.")
-    ] = 5,
+    ] = RUN.folds,
     engine: Annotated[
         str, typer.Option("--engine", help="prefect (default) or local (no Prefect).")
     ] = "prefect",
@@ -189,7 +192,7 @@ def corpora(as_json: JsonOpt = False) -> None:
 def manifest(
     corpus: Annotated[str, typer.Argument(help="Corpus adapter name (see `emofeat corpora`).")],
     source_dir: Annotated[Path, typer.Argument(help="Root directory of the corpus on disk.")],
-    folds: Annotated[int, typer.Option("--folds", min=2, help="Subject-independent folds.")] = 5,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Subject-independent folds.")] = RUN.folds,
     as_json: JsonOpt = False,
 ) -> None:
     """What an adapter finds under a corpus root, without opening any media file."""
