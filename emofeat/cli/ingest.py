@@ -64,7 +64,7 @@ def dry_run_plan(
         ledger = empty_table(LEDGER_SCHEMA)
     else:
         ledger = read_ledger(read_root(repo.readonly_session(branch=BRANCH).store), corpus, fv)
-    plan = make_plan(manifest, ledger, retry_failed=options.retry_failed)
+    plan = make_plan(manifest, ledger, retry_failed=options.retry_failed, workers=options.workers)
     return {
         "dry_run": True,
         "corpus": corpus,

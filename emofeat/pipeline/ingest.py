@@ -98,7 +98,9 @@ def ingest(
     fv = feature_version_id(config, weights)
     repo = open_repo(store, create=True)
     tip = read_root(repo.readonly_session(branch=BRANCH).store)
-    plan = make_plan(manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed)
+    plan = make_plan(
+        manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed, workers=options.workers
+    )
     version_attrs = {
         "feature_version": fv,
         "corpus": corpus,

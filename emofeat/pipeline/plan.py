@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,16 +66,22 @@ def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
         return PlannedClip(record, "", read_error=f"cannot read {record.source!r}: {exc.strerror or exc}")
 
 
-def make_plan(manifest: Manifest, ledger: pd.DataFrame, *, retry_failed: bool = False) -> Plan:
-    """Split the manifest's clips into todo and done against an existing ledger."""
+def make_plan(
+    manifest: Manifest, ledger: pd.DataFrame, *, retry_failed: bool = False, workers: int = 1
+) -> Plan:
+    """Split the manifest's clips into todo and done against an existing ledger.
+
+    Sources are hashed on ``workers`` threads (hashlib releases the GIL on large reads).
+    """
     known = {
         row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status)
         for row in ledger[["clip_id", "source_sha256", "labels_sha256", "status"]].itertuples(index=False)
     }
     todo: list[PlannedClip] = []
     done: list[PlannedClip] = []
-    for record in manifest.clips:
-        planned = digest_clip(manifest, record)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="emofeat-hash") as pool:
+        digested = list(pool.map(lambda r: digest_clip(manifest, r), manifest.clips))
+    for record, planned in zip(manifest.clips, digested, strict=True):
         previous = known.get(record.clip_id)
         unchanged = (
             previous is not None

@@ -158,7 +158,7 @@ class FeatureStore:
             frames.append(cat.reindex(columns=CATALOG_COLUMNS))
         if not frames:
             return pd.DataFrame(columns=CATALOG_COLUMNS)
-        out = pd.concat(frames, ignore_index=True)
+        out = pd.concat(frames, ignore_index=True).sort_values("clip_id", kind="stable", ignore_index=True)
         out["meta"] = [json.loads(m) if isinstance(m, str) and m else {} for m in out["meta"]]
         for column in ("frames", "fold"):  # -1 = not recorded
             values = out[column].astype("Int64")

@@ -1,8 +1,9 @@
 """Column tables (the catalog and the ledgers) stored as one 1-D Zarr array per column.
 
-A table is small next to the features (one row per clip), so an update reads it whole,
-upserts rows by key and writes it back only if something changed: re-running the same work
-leaves the store untouched.
+A table is small next to the features (one row per clip), so an update reads it whole and
+upserts rows by key: changed rows in place, new rows appended (readers sort). Only the
+chunks that hold a changed or new row are written, so a checkpoint of a large corpus stores
+a few chunks, not the whole table again, and re-running the same work writes nothing.
 """
 
 from __future__ import annotations
@@ -84,8 +85,12 @@ def upsert(
             for name, kind in schema.items()
         }
     )
-    merged = pd.concat([old[~old["clip_id"].isin(new["clip_id"])], new], ignore_index=True)
-    return merged.sort_values("clip_id", kind="stable").reset_index(drop=True)
+    new = new.drop_duplicates("clip_id", keep="last").set_index("clip_id", drop=False)
+    merged = old.set_index("clip_id", drop=False)
+    present = new.index.isin(merged.index)
+    merged.loc[new.index[present]] = new[present]
+    merged = pd.concat([merged, new[~present]])
+    return merged.reset_index(drop=True).astype({n: _pandas_dtype(k) for n, k in schema.items()})
 
 
 def tables_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -94,20 +99,52 @@ def tables_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return bool(a.reset_index(drop=True).equals(b.reset_index(drop=True)))
 
 
-def write_table(parent: zarr.Group, name: str, frame: pd.DataFrame, schema: Mapping[str, ColumnType]) -> None:
-    """Write ``frame`` as the table ``parent/name`` (replacing what was there)."""
+#: Rows per chunk of a table column.
+TABLE_CHUNK = 4096
+
+
+def write_table(
+    parent: zarr.Group, name: str, old: pd.DataFrame, new: pd.DataFrame, schema: Mapping[str, ColumnType]
+) -> None:
+    """Store ``new`` as the table ``parent/name``, which holds ``old`` (as read) now.
+
+    ``new`` must extend ``old`` (same rows first, as :func:`upsert` makes it); only the
+    chunks holding rows that differ are written.
+    """
     group = parent.require_group(name)
-    n = len(frame)
+    n = len(new)
     for column, kind in schema.items():
-        values = frame[column]
-        if kind == "str":
-            arr = np.array([("" if v is None or v is pd.NA else str(v)) for v in values], dtype=object)
-        else:
-            arr = values.fillna(_FILL[kind]).to_numpy(dtype=_DTYPES[kind])
-        out = group.create_array(column, shape=(n,), dtype=_DTYPES[kind], chunks=(max(n, 1),), overwrite=True)
-        if n:
-            out[:] = arr
-    group.attrs["rows"] = n
+        after = _column(new[column], kind)
+        node = group.get(column)
+        if not isinstance(node, zarr.Array) or node.chunks != (TABLE_CHUNK,):
+            out = group.create_array(
+                column, shape=(n,), dtype=_DTYPES[kind], chunks=(TABLE_CHUNK,), overwrite=True
+            )
+            if n:
+                out[:] = after
+            continue
+        before = _column(old[column], kind)
+        changed = np.ones(n, dtype=bool)
+        changed[: len(before)] = ~_same(before, after[: len(before)], kind)
+        if node.shape[0] != n:
+            node.resize((n,))
+        for chunk in np.unique(np.flatnonzero(changed) // TABLE_CHUNK):
+            start, stop = int(chunk) * TABLE_CHUNK, min(n, (int(chunk) + 1) * TABLE_CHUNK)
+            node[start:stop] = after[start:stop]
+    if group.attrs.get("rows") != n:
+        group.attrs["rows"] = n
+
+
+def _column(values: pd.Series, kind: ColumnType) -> np.ndarray:
+    if kind == "str":
+        return np.array([("" if v is None or v is pd.NA else str(v)) for v in values], dtype=object)
+    return np.asarray(values.fillna(_FILL[kind]).to_numpy(dtype=_DTYPES[kind]))
+
+
+def _same(a: np.ndarray, b: np.ndarray, kind: ColumnType) -> np.ndarray:
+    if kind == "float":
+        return np.asarray((a == b) | (np.isnan(a) & np.isnan(b)))
+    return np.asarray(a == b)
 
 
 def _clean(value: Any, kind: ColumnType) -> Any:

@@ -176,7 +176,7 @@ def record(
         old = read_table(existing_group(root, f"{parent_path}/{name}"), schema)
         new = upsert(old, rows, schema)
         if not tables_equal(old, new):
-            write_table(root.require_group(parent_path), name, new, schema)
+            write_table(root.require_group(parent_path), name, old, new, schema)
 
 
 def commit(session: icechunk.Session, message: str, metadata: Mapping[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 from emofeat.errors import NotFoundError, StoreError
 from emofeat.store import ClipArrays, commit, open_repo, open_store, record, write_part
 from emofeat.store.layout import corpus_of, part_id
+from emofeat.store.tables import CATALOG_SCHEMA, TABLE_CHUNK
 
 ATTRS = {"feature_version": "fv-test", "created": "2026-01-01T00:00:00+00:00", "config": {"a": 1}}
 
@@ -217,3 +218,25 @@ def test_a_file_is_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(StoreError, match="is a file"):
         open_repo(tmp_path / "f", create=True)
+
+
+def test_table_updates_write_only_the_chunks_they_change(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "s", create=True)
+    session = repo.writable_session("main")
+    rows = [catalog_row(f"c/{i:05d}.mp4") for i in range(TABLE_CHUNK + 10)]
+    record(session, "c", "fv-test", ATTRS, rows, [])
+    commit(session, "many rows", {})
+    session = repo.writable_session("main")
+    record(session, "c", "fv-test", ATTRS, [catalog_row("c/00003.mp4", label="sad")], [])
+    assert session.status().updated_chunks == {"/c/catalog/label": [[0]]}
+    commit(session, "one label", {})
+    session = repo.writable_session("main")
+    record(session, "c", "fv-test", ATTRS, [catalog_row("c/zzz.mp4")], [])
+    touched = session.status().updated_chunks
+    assert set(touched) == {f"/c/catalog/{column}" for column in CATALOG_SCHEMA}  # a new row: every column
+    assert all(chunks == [[1]] for chunks in touched.values())  # ... but only its last chunk
+    commit(session, "one more clip", {})
+    cat = open_store(tmp_path / "s").catalog("c")
+    assert len(cat) == TABLE_CHUNK + 11
+    assert list(cat["clip_id"]) == sorted(cat["clip_id"])
+    assert cat.set_index("clip_id").loc["c/00003.mp4", "label"] == "sad"
