@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emofeat.config import FaceConfig, FeatureConfig
 from emofeat.errors import EmofeatError, FaceModelError
 from emofeat.faces import FaceDetector, load_detector
@@ -23,6 +25,10 @@ from emofeat.store import ClipArrays, write_part
 from emofeat.store.layout import part_id
 
 log = logging.getLogger(__name__)
+
+#: A batch writes its good clips as soon as they hold this many bytes, so a batch of long
+#: clips (``sampling = "all"``) never keeps more than about this much in memory.
+MAX_PART_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,25 +75,22 @@ def run_batch(job: BatchJob) -> BatchResult:
             f"started with ({job.weights_sha256[:12]}...): every worker needs the same model file",
             kind="weights_mismatch",
         )
-    good: list[ClipArrays] = []
+    pending = _Part(job)
     rows: list[dict[str, Any]] = []
-    classes: dict[str, list[str]] = {}
     for planned in job.clips:
         row: dict[str, Any] = {
             "clip_id": planned.record.clip_id,
             "source_sha256": planned.sha256,
             "labels_sha256": planned.labels_sha256,
         }
+        rows.append(row)
         if planned.read_error is not None:
-            rows.append(
-                row
-                | {
-                    "status": "failed",
-                    "stage": "plan",
-                    "error_kind": "unreadable",
-                    "error": planned.read_error,
-                }
-            )
+            row |= {
+                "status": "failed",
+                "stage": "plan",
+                "error_kind": "unreadable",
+                "error": planned.read_error,
+            }
             continue
         path = Path(job.root) / planned.record.source
         try:
@@ -95,24 +98,51 @@ def run_batch(job: BatchJob) -> BatchResult:
             labels = track_arrays(planned.record.tracks, path, job.config.video.sequence_fps)
         except EmofeatError as exc:
             log.warning("%s failed at %s (%s): %s", planned.record.clip_id, exc.stage, exc.kind, exc.message)
-            rows.append(
-                row | {"status": "failed", "stage": exc.stage, "error_kind": exc.kind, "error": exc.message}
-            )
+            row |= {"status": "failed", "stage": exc.stage, "error_kind": exc.kind, "error": exc.message}
             continue
         row |= {
             "status": "ok",
-            "row": len(good),
             "duration": features.duration,
             "frames": features.frames,
             "face_ratio": features.face_ratio,
         }
-        rows.append(row)
-        good.append(ClipArrays(planned.record.clip_id, features.arrays | labels, PER_CLIP_KEYS))
-        classes |= track_classes(planned.record.tracks)
-    if good:
-        part = part_id([c.clip_id for c in good], [r["source_sha256"] for r in rows if r["status"] == "ok"])
-        write_part(job.session.store, job.corpus, job.feature_version, part, good, {"label_classes": classes})
-        for r in rows:
-            if r["status"] == "ok":
-                r["part"] = part
+        pending.add(ClipArrays(planned.record.clip_id, features.arrays | labels, PER_CLIP_KEYS), row, planned)
+        if pending.nbytes >= MAX_PART_BYTES:
+            pending.flush()
+    pending.flush()
     return BatchResult(job.session, tuple(rows))
+
+
+class _Part:
+    """The good clips of a batch waiting to be written as one part (flushed early when big)."""
+
+    def __init__(self, job: BatchJob):
+        self.job = job
+        self.clips: list[ClipArrays] = []
+        self.rows: list[dict[str, Any]] = []
+        self.classes: dict[str, list[str]] = {}
+        self.nbytes = 0
+
+    def add(self, clip: ClipArrays, row: dict[str, Any], planned: PlannedClip) -> None:
+        row["row"] = len(self.clips)
+        self.clips.append(clip)
+        self.rows.append(row)
+        self.classes |= track_classes(planned.record.tracks)
+        self.nbytes += sum(np.asarray(a).nbytes for a in clip.arrays.values())
+
+    def flush(self) -> None:
+        if not self.clips:
+            return
+        part = part_id([c.clip_id for c in self.clips], [r["source_sha256"] for r in self.rows])
+        job = self.job
+        write_part(
+            job.session.store,
+            job.corpus,
+            job.feature_version,
+            part,
+            self.clips,
+            {"label_classes": self.classes},
+        )
+        for row in self.rows:
+            row["part"] = part
+        self.clips, self.rows, self.classes, self.nbytes = [], [], {}, 0
