@@ -22,8 +22,8 @@ def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
 
     Frame ``i`` of the stream (in presentation order, as :func:`read_frames` counts) is at
     ``frame_times(path)[i]``. A still image is one frame at 0; a folder of image frames is
-    timed at ``sequence_fps``; a file without video gives an empty array. Packets without
-    timestamps are timed by the nominal frame rate.
+    timed at ``sequence_fps``; a file without video gives an empty array. When any packet
+    lacks a timestamp, every frame is timed by its index and the nominal frame rate.
 
     Raises
     ------
@@ -52,8 +52,10 @@ def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
                     stamps.append(float(packet.pts * tb - start))
         except av.error.FFmpegError as exc:
             raise decode_error(exc, p, "video", len(stamps) + untimed, "packets") from exc
-    if untimed and not stamps:
+    if untimed:
+        # Some packets carry no timestamp (raw elementary streams): frame i is then timed
+        # i / nominal rate, as the decoder's frames are, and no frame is lost from the count.
         rate = nominal_rate(stream)
         period = float(1 / rate) if rate else 0.0
-        return np.arange(untimed, dtype=np.float64) * period
+        return np.arange(untimed + len(stamps), dtype=np.float64) * period
     return np.sort(np.asarray(stamps, dtype=np.float64))
