@@ -40,6 +40,7 @@ def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
         if stream is None:
             return np.zeros(0, np.float64)
         start, tb = start_seconds(stream), stream.time_base
+        rate = nominal_rate(stream)  # read while the container is open (PyAV crashes after)
         stamps: list[float] = []
         untimed = 0
         try:
@@ -55,7 +56,6 @@ def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
     if untimed:
         # Some packets carry no timestamp (raw elementary streams): frame i is then timed
         # i / nominal rate, as the decoder's frames are, and no frame is lost from the count.
-        rate = nominal_rate(stream)
         period = float(1 / rate) if rate else 0.0
         return np.arange(untimed + len(stamps), dtype=np.float64) * period
     return np.sort(np.asarray(stamps, dtype=np.float64))

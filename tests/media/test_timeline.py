@@ -36,3 +36,12 @@ def test_still_folder_and_audio_only(tmp_path: Path) -> None:
     np.testing.assert_allclose(frame_times(folder, sequence_fps=10), [0.0, 0.1, 0.2, 0.3])
     audio = write_audio(tmp_path / "a.wav", sine(440, 0.5, 16000), 16000)
     assert frame_times(audio).shape == (0,)
+
+
+def test_raw_stream_without_timestamps_is_timed_like_the_decoder(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "raw.h264", numbered_frames(10), fps=5)  # no container clock
+    decoded = read_frames(path, VideoConfig(sampling="all"))
+    assert decoded is not None
+    times = frame_times(path)
+    assert len(times) == 10
+    np.testing.assert_allclose(times[decoded.indices], decoded.times, atol=1e-6)
