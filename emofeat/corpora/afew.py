@@ -42,6 +42,7 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 
 #: Emotion folder (lower case) -> native label, in the corpus's order.
 EMOTIONS: Mapping[str, str] = {
@@ -72,15 +73,7 @@ class Afew(CorpusAdapter):
     name: ClassVar[str] = "afew"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "Train|Val[_AFEW]/<Emotion>/<id>.avi; Test[_AFEW]/<id>.avi (unlabeled)"
-    unified: ClassVar[Mapping[str, str | None]] = {
-        "angry": "angry",
-        "disgust": "disgust",
-        "fear": "fearful",
-        "happy": "happy",
-        "neutral": "neutral",
-        "sad": "sad",
-        "surprise": "surprised",
-    }
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "EmotiW/AFEW end-user licence agreement (academic research only)"
 
     def scan(self, root: Path) -> Manifest:

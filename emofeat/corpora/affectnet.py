@@ -59,6 +59,7 @@ from emofeat.corpora.base import (
     walk_files,
 )
 from emofeat.corpora.tracks import LabelTrack
+from emofeat.corpora.vocabulary import unify
 from emofeat.errors import CorpusError
 
 #: Expression code -> native label.
@@ -105,19 +106,7 @@ class AffectNet(CorpusAdapter):
     layout: ClassVar[str] = (
         "Manually_Annotated_file_lists/training.csv|validation.csv; Manually_Annotated_Images/<dir>/<file>"
     )
-    unified: ClassVar[Mapping[str, str | None]] = {
-        "neutral": "neutral",
-        "happy": "happy",
-        "sad": "sad",
-        "surprise": "surprised",
-        "fear": "fearful",
-        "disgust": "disgust",
-        "anger": "angry",
-        "contempt": "contempt",
-        "none": None,
-        "uncertain": None,
-        "no-face": None,
-    }
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "AffectNet licence agreement (non-commercial research, no redistribution)"
 
     def scan(self, root: Path) -> Manifest:

@@ -72,6 +72,7 @@ from emofeat.corpora.base import (
     walk_files,
 )
 from emofeat.corpora.tracks import UNANNOTATED, LabelTrack, Problem
+from emofeat.corpora.vocabulary import unify
 
 #: The expression classes, in code order (ABAW 3+; the 2020/2021 releases lack ``other``).
 EXPRESSIONS: tuple[str, ...] = (
@@ -138,16 +139,7 @@ class AffWild2(CorpusAdapter):
     layout: ClassVar[str] = (
         "videos (batch*/<video>.mp4|avi) + <Task>/<Split>_Set/<video>[_left|_right].txt per-frame annotations"
     )
-    unified: ClassVar[Mapping[str, str | None]] = {
-        "neutral": "neutral",
-        "anger": "angry",
-        "disgust": "disgust",
-        "fear": "fearful",
-        "happiness": "happy",
-        "sadness": "sad",
-        "surprise": "surprised",
-        "other": "other",
-    }
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "Aff-Wild2 EULA (non-commercial research, no redistribution; ABAW organisers)"
 
     def scan(self, root: Path) -> Manifest:

@@ -55,6 +55,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
+from emofeat.corpora.vocabulary import unify
 
 #: Emotion code -> native label.
 EMOTIONS: Mapping[int, str] = {
@@ -111,16 +112,7 @@ class CkPlus(CorpusAdapter):
         "cohn-kanade-images/SNNN/NNN/SNNN_NNN_NNNNNNNN.png (a clip = one sequence folder); "
         "Emotion/SNNN/NNN/SNNN_NNN_NNNNNNNN_emotion.txt"
     )
-    unified: ClassVar[Mapping[str, str | None]] = {
-        "neutral": "neutral",
-        "anger": "angry",
-        "contempt": "contempt",
-        "disgust": "disgust",
-        "fear": "fearful",
-        "happy": "happy",
-        "sadness": "sad",
-        "surprise": "surprised",
-    }
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "CK+ database agreement (non-commercial research, signed with Pitt)"
 
     def scan(self, root: Path) -> Manifest:

@@ -52,17 +52,10 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 from emofeat.errors import CorpusError
 
 EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
-UNIFIED = {
-    "anger": "angry",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happy": "happy",
-    "neutral": "neutral",
-    "sad": "sad",
-}
 LEVELS = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
 SENTENCES = frozenset({"IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI"})
 MODALITIES = {"wav": "audio", "mp3": "audio", "flv": "audio-video", "mp4": "audio-video"}
@@ -79,7 +72,7 @@ class CremaD(CorpusAdapter):
     name: ClassVar[str] = "cremad"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "AudioWAV/AAAA_SSS_EEE_LL.wav, VideoFlash/....flv (+ VideoDemographics.csv)"
-    unified: ClassVar[Mapping[str, str | None]] = UNIFIED
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "ODbL v1.0 / DbCL v1.0 (Cao et al., 2014)"
 
     def scan(self, root: Path) -> Manifest:

@@ -43,6 +43,7 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 
 EMOTIONS = {
     "W": "anger",
@@ -52,15 +53,6 @@ EMOTIONS = {
     "F": "happiness",
     "T": "sadness",
     "N": "neutral",
-}
-UNIFIED = {
-    "anger": "angry",
-    "boredom": "boredom",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happiness": "happy",
-    "sadness": "sad",
-    "neutral": "neutral",
 }
 #: Speaker -> (sex, age), as the database documents them.
 SPEAKERS = {
@@ -97,7 +89,7 @@ class EmoDB(CorpusAdapter):
     name: ClassVar[str] = "emodb"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "wav/SSTTTEV.wav (speaker, text, German emotion initial, version)"
-    unified: ClassVar[Mapping[str, str | None]] = UNIFIED
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "freely available for research from its authors; cite Burkhardt et al., 2005"
 
     def scan(self, root: Path) -> Manifest:

@@ -63,6 +63,7 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 
 #: File-name code -> emotion folder (the native label).
 CODES = {
@@ -72,14 +73,6 @@ CODES = {
     "ha": "happiness",
     "sa": "sadness",
     "su": "surprise",
-}
-UNIFIED = {
-    "anger": "angry",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happiness": "happy",
-    "sadness": "sad",
-    "surprise": "surprised",
 }
 
 _SUBJECT = re.compile(r"^subject[ _]?(\d+)$", re.IGNORECASE)
@@ -94,7 +87,7 @@ class Enterface(CorpusAdapter):
     name: ClassVar[str] = "enterface"
     labels: ClassVar[tuple[str, ...]] = tuple(CODES.values())
     layout: ClassVar[str] = "subject N/<emotion>/sentence M/sN_<code>_M.avi (known variants accepted)"
-    unified: ClassVar[Mapping[str, str | None]] = UNIFIED
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "free for research use; cite Martin et al., eNTERFACE'05 database (2006)"
 
     def scan(self, root: Path) -> Manifest:
@@ -111,7 +104,7 @@ class Enterface(CorpusAdapter):
         if len(rest) not in (2, 3):
             return SkippedFile(source, "not at subject N/<emotion>/[sentence M/]<file>.avi")
         emotion = rest[0].lower()
-        if emotion not in UNIFIED:
+        if emotion not in self.labels:
             return SkippedFile(source, f"unknown emotion folder {rest[0]!r}")
         folder_sentence = None
         if len(rest) == 3:

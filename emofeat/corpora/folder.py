@@ -26,7 +26,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
-from emofeat.corpora.vocabulary import UNIFIED
+from emofeat.corpora.vocabulary import SYNONYMS
 from emofeat.errors import CorpusError
 from emofeat.media import is_media_file
 
@@ -44,9 +44,8 @@ class Folder(CorpusAdapter):
     licence: ClassVar[str] = "whatever the user's own data carries"
 
     def unified_label(self, native: str | None) -> str | None:
-        """A free-form label is unified when it already is a unified name (case-insensitive)."""
-        name = None if native is None else native.strip().lower()
-        return name if name in UNIFIED else None
+        """A free-form label is unified through the shared synonyms (case-insensitive)."""
+        return None if native is None else SYNONYMS.get(native.strip().lower())
 
     def scan(self, root: Path) -> Manifest:
         root = check_root(root)

@@ -54,6 +54,7 @@ from emofeat.corpora.base import (
     register,
     walk_files,
 )
+from emofeat.corpora.vocabulary import unify
 from emofeat.errors import CorpusError
 
 #: Label-file code -> native label.
@@ -91,15 +92,7 @@ class RafDb(CorpusAdapter):
     layout: ClassVar[str] = (
         "basic/Image/original|aligned/train_00001[_aligned].jpg; basic/EmoLabel/list_patition_label.txt"
     )
-    unified: ClassVar[Mapping[str, str | None]] = {
-        "surprise": "surprised",
-        "fear": "fearful",
-        "disgust": "disgust",
-        "happiness": "happy",
-        "sadness": "sad",
-        "anger": "angry",
-        "neutral": "neutral",
-    }
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "RAF-DB release agreement (non-commercial research, no redistribution)"
 
     def scan(self, root: Path) -> Manifest:

@@ -36,6 +36,7 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 
 EMOTIONS = {
     "01": "neutral",
@@ -63,7 +64,7 @@ class Ravdess(CorpusAdapter):
     name: ClassVar[str] = "ravdess"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "Actor_NN/MM-VV-EE-II-SS-RR-AA.mp4|wav (any parent folders)"
-    unified: ClassVar[Mapping[str, str | None]] = {label: label for label in EMOTIONS.values()}
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "CC BY-NC-SA 4.0 (Livingstone & Russo, 2018)"
 
     def scan(self, root: Path) -> Manifest:

@@ -39,6 +39,7 @@ from emofeat.corpora.base import (
     check_root,
     register,
 )
+from emofeat.corpora.vocabulary import unify
 
 EMOTIONS = {
     "a": "anger",
@@ -48,15 +49,6 @@ EMOTIONS = {
     "n": "neutral",
     "sa": "sadness",
     "su": "surprise",
-}
-UNIFIED = {
-    "anger": "angry",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happiness": "happy",
-    "neutral": "neutral",
-    "sadness": "sad",
-    "surprise": "surprised",
 }
 #: Sentences per emotion code (neutral has twice as many).
 SENTENCES = {code: 30 if code == "n" else 15 for code in EMOTIONS}
@@ -73,7 +65,7 @@ class Savee(CorpusAdapter):
     name: ClassVar[str] = "savee"
     labels: ClassVar[tuple[str, ...]] = tuple(EMOTIONS.values())
     layout: ClassVar[str] = "AudioVisualClip/<spk>/<code><n>.avi, AudioData/<spk>/<code><nn>.wav"
-    unified: ClassVar[Mapping[str, str | None]] = UNIFIED
+    unified: ClassVar[Mapping[str, str | None]] = unify(labels)
     licence: ClassVar[str] = "free for research use after registration (Haq & Jackson, 2009)"
 
     def scan(self, root: Path) -> Manifest:

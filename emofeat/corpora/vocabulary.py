@@ -21,7 +21,7 @@ sits at the centre and is put in Q4 beside calm, as in most four-quadrant scheme
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 #: The unified labels, in a fixed order (class indices of cross-corpus models).
 UNIFIED: tuple[str, ...] = (
@@ -51,6 +51,25 @@ QUADRANTS: Mapping[str, str | None] = {
     "neutral": "Q4",
     "other": None,
 }
+
+
+#: English emotion names as corpora write them -> the unified label. Shared data: an adapter
+#: declares ``unified = unify(labels)`` and lists only what differs.
+SYNONYMS: Mapping[str, str] = {name: name for name in UNIFIED} | {
+    "anger": "angry",
+    "disgusted": "disgust",
+    "fear": "fearful",
+    "happiness": "happy",
+    "sadness": "sad",
+    "surprise": "surprised",
+    "bored": "boredom",
+}
+
+
+def unify(labels: Iterable[str], overrides: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
+    """Native label -> unified label through :data:`SYNONYMS` (``None`` where none fits)."""
+    extra = overrides or {}
+    return {label: extra[label] if label in extra else SYNONYMS.get(label.lower()) for label in labels}
 
 
 def quadrant(unified: str | None) -> str | None:
