@@ -17,6 +17,8 @@ DEFAULTS = {
     "DO_NOT_TRACK": "1",
     # Results stay in memory: the store is the record of what was computed.
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    # Flow and task-run chatter only with `emofeat -v`; the CLI prints its own summary.
+    "PREFECT_LOGGING_LEVEL": "WARNING",
 }
 
 

@@ -15,7 +15,8 @@ import flows.ingest
 from prefect.settings import get_current_settings
 s = get_current_settings()
 print(json.dumps({"analytics": s.server.analytics_enabled,
-                  "timeout": s.server.ephemeral.startup_timeout_seconds}))
+                  "timeout": s.server.ephemeral.startup_timeout_seconds,
+                  "logging": s.logging.level}))
 """
 
 
@@ -32,4 +33,4 @@ def test_cold_import_turns_telemetry_off(tmp_path: Path) -> None:
         timeout=120,
     )
     settings = json.loads(out.stdout.strip().splitlines()[-1])
-    assert settings == {"analytics": False, "timeout": 180}
+    assert settings == {"analytics": False, "timeout": 180, "logging": "WARNING"}
