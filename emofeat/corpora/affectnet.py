@@ -13,6 +13,11 @@ relative to ``Manually_Annotated_Images``. Images are clips of one frame. The sp
 CSV's: ``training.csv`` -> ``train``, ``validation.csv`` -> ``validation`` (the test set was
 never released; papers report on validation).
 
+Not supported (every file of it is reported as skipped, nothing is mislabelled): the
+re-packaged layout ``train_set|val_set/images/N.jpg`` with ``annotations/N_exp.npy``,
+``N_val.npy``, ``N_aro.npy`` (same codes), and the ``Manually_Annotated_compressed`` /
+``cropped_Annotated`` re-packagings.
+
 Labels (``expression`` codes; the native labels are these names): 0 neutral, 1 happy, 2 sad,
 3 surprise, 4 fear, 5 disgust, 6 anger, 7 contempt, 8 none, 9 uncertain, 10 no-face. The
 8-class task uses 0-7 (the 7-class task drops contempt). Images coded 8-10 stay clips with

@@ -9,6 +9,10 @@ Layout (the ``basic`` folder as its authors ship it; the root may be ``basic``'s
     basic/Annotation/manual/train_00001_manu_attri.txt   # 5 landmarks, gender, race, age
     basic/Annotation/...                          # auto landmarks, bounding boxes
 
+The release ships ``Image/original.zip``, ``Image/aligned.zip`` and ``Annotation/manual.zip``:
+unzip them in place first (a zip file is reported as skipped, so sex, race and age stay
+``None`` until ``manual.zip`` is unpacked).
+
 Images are clips of one frame. Labels (codes in the label file; the native labels are these
 names): 1 surprise, 2 fear, 3 disgust, 4 happiness, 5 sadness, 6 anger, 7 neutral. The split
 is the name's prefix (``train_`` -> ``train``, ``test_`` -> ``test``); RAF-DB has no
