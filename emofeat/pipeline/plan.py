@@ -23,15 +23,13 @@ _BLOCK = 1 << 20
 
 @dataclass(frozen=True)
 class PlannedClip:
-    """A clip with the digest of its source bytes (``""`` when the source could not be read)."""
+    """A clip with the digest of its source bytes (``""`` when the source could not be read)
+    and of its time-varying labels (``""`` when it has none), each computed once."""
 
     record: ClipRecord
     sha256: str
     read_error: str | None = None
-
-    @property
-    def labels_sha256(self) -> str:
-        return tracks_digest(self.record.tracks)
+    labels_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,10 +58,12 @@ def source_digest(path: Path) -> str:
 
 
 def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
+    labels = tracks_digest(record.tracks)
     try:
-        return PlannedClip(record, source_digest(manifest.root / record.source))
+        return PlannedClip(record, source_digest(manifest.root / record.source), labels_sha256=labels)
     except OSError as exc:
-        return PlannedClip(record, "", read_error=f"cannot read {record.source!r}: {exc.strerror or exc}")
+        error = f"cannot read {record.source!r}: {exc.strerror or exc}"
+        return PlannedClip(record, "", read_error=error, labels_sha256=labels)
 
 
 def make_plan(
