@@ -5,16 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emofeat.config import FeatureConfig, feature_version_id
+from emofeat.config import FeatureConfig
 from emofeat.corpora import get_adapter
 from emofeat.corpora.base import check_root
 from emofeat.errors import ConfigError, NotFoundError
 from emofeat.pipeline import RunOptions, ingest
-from emofeat.pipeline.batch import detector_for
 from emofeat.pipeline.distributed import map_dask
-from emofeat.pipeline.plan import make_plan
-from emofeat.store import BRANCH, open_repo, read_ledger, read_root
-from emofeat.store.tables import LEDGER_SCHEMA, empty_table
+from emofeat.pipeline.ingest import plan_run
+from emofeat.store import open_repo
 
 ENGINES = ("prefect", "local")
 
@@ -55,20 +53,15 @@ def dry_run_plan(
     corpus: str, source_dir: Path, store: Path, config: FeatureConfig, options: RunOptions
 ) -> dict[str, Any]:
     """What a run would do: clips to process, clips already stored, files ignored."""
-    manifest = get_adapter(corpus).scan(source_dir)
-    detector = detector_for(config.faces)
-    fv = feature_version_id(config, {detector.name: detector.weights_sha256})
     try:
         repo = open_repo(store)
     except NotFoundError:  # no store yet: everything is to do
-        ledger = empty_table(LEDGER_SCHEMA)
-    else:
-        ledger = read_ledger(read_root(repo.readonly_session(branch=BRANCH).store), corpus, fv)
-    plan = make_plan(manifest, ledger, retry_failed=options.retry_failed, workers=options.workers)
+        repo = None
+    run = plan_run(corpus, source_dir, config, options, repo)
     return {
         "dry_run": True,
         "corpus": corpus,
-        "feature_version": fv,
-        "clips": {"todo": len(plan.todo), "skipped": len(plan.done)},
-        "ignored": [{"source": s.source, "reason": s.reason} for s in manifest.skipped],
+        "feature_version": run.feature_version,
+        "clips": {"todo": len(run.plan.todo), "skipped": len(run.plan.done)},
+        "ignored": [{"source": s.source, "reason": s.reason} for s in run.manifest.skipped],
     }

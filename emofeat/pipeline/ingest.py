@@ -17,17 +17,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
-from emofeat.corpora import Manifest, get_adapter
+from emofeat.corpora import CorpusAdapter, Manifest, get_adapter
 from emofeat.corpora.folds import assign_folds
 from emofeat.corpora.rows import clip_row
 from emofeat.options import RunOptions
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
-from emofeat.pipeline.plan import PlannedClip, batches, make_plan
+from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.provenance import environment
 from emofeat.store import BRANCH, commit, open_repo, read_ledger, read_root, record
+
+if TYPE_CHECKING:
+    from icechunk import Repository  # opened by emofeat.store; only its type is named here
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,43 @@ class IngestSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do: the corpus's manifest, the feature version, todo and done clips."""
+
+    adapter: CorpusAdapter
+    manifest: Manifest
+    weights: dict[str, str]
+    weights_sha256: str
+    feature_version: str
+    plan: Plan
+
+
+def plan_run(
+    corpus: str, source_dir: str | Path, config: FeatureConfig, options: RunOptions, repo: Repository | None
+) -> RunPlan:
+    """Scan the corpus, fix the feature version and split its clips against the store's ledger
+    (``repo`` ``None``: no store yet, everything is to do). Writes nothing.
+
+    Raises
+    ------
+    CorpusError
+        When the corpus name is unknown or ``source_dir`` is not a readable directory.
+    FaceModelError
+        When the face detector cannot be loaded.
+    """
+    adapter = get_adapter(corpus)
+    manifest = adapter.scan(Path(source_dir))
+    detector = detector_for(config.faces)
+    weights = {detector.name: detector.weights_sha256}
+    fv = feature_version_id(config, weights)
+    tip = read_root(repo.readonly_session(branch=BRANCH).store) if repo is not None else None
+    plan = make_plan(
+        manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed, workers=options.workers
+    )
+    return RunPlan(adapter, manifest, weights, detector.weights_sha256, fv, plan)
 
 
 def map_threads(workers: int) -> MapBatches:
@@ -90,17 +130,16 @@ def ingest(
     config = config or FeatureConfig()
     options = options or RunOptions()
     map_batches = map_batches or map_threads(options.workers)
-    adapter = get_adapter(corpus)
-    manifest = adapter.scan(Path(source_dir))
-    fold_of = assign_folds(manifest.clips, options.folds)
-    detector = detector_for(config.faces)
-    weights = {detector.name: detector.weights_sha256}
-    fv = feature_version_id(config, weights)
     repo = open_repo(store, create=True)
-    tip = read_root(repo.readonly_session(branch=BRANCH).store)
-    plan = make_plan(
-        manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed, workers=options.workers
+    run = plan_run(corpus, source_dir, config, options, repo)
+    adapter, manifest, weights, fv, plan = (
+        run.adapter,
+        run.manifest,
+        run.weights,
+        run.feature_version,
+        run.plan,
     )
+    fold_of = assign_folds(manifest.clips, options.folds)
     version_attrs = {
         "feature_version": fv,
         "corpus": corpus,
@@ -128,7 +167,7 @@ def ingest(
     for index, group in enumerate(groups or [[]], start=1):
         session = repo.writable_session(BRANCH)
         jobs = [
-            BatchJob(corpus, str(manifest.root), fv, config, b, session.fork(), detector.weights_sha256)
+            BatchJob(corpus, str(manifest.root), fv, config, b, session.fork(), run.weights_sha256)
             for b in group
         ]
         results = list(map_batches(jobs)) if jobs else []
