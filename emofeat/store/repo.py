@@ -1,32 +1,105 @@
-"""Opening the versioned repository (icechunk) behind a store path."""
+"""Opening the versioned repository (icechunk) behind a store path, and its commit lock."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icechunk
+import zarr
+import zarr.errors
 
 from emofeat.errors import NotFoundError, StoreError
+from emofeat.store import layout
 
 BRANCH = "main"
 
-# The local-filesystem storage logs a warning on every open (it is not safe for concurrent
-# *commits*; emofeat commits from one process only). Keep the CLI's output clean.
+#: The file (inside the store directory) whose ``flock`` serialises commits.
+LOCK_NAME = ".emofeat-commit.lock"
+#: How long a commit waits for another process's commit before giving up (seconds).
+LOCK_TIMEOUT_S = 120.0
+
+# The local-filesystem storage logs a warning on every open: it is not safe for concurrent
+# commits. emofeat serialises every commit with :func:`commit_lock`. Keep the CLI's output clean.
 icechunk.set_logs_filter(os.environ.get("ICECHUNK_LOG", "icechunk=error"))
 
 
-def _storage(path: str | Path) -> icechunk.Storage:
+def _local_path(path: str | Path) -> Path:
     text = str(path)
     if "://" in text and not text.startswith("file://"):
         raise StoreError(
             f"store {text!r}: only local paths are supported in this release", kind="unsupported_store"
         )
-    return icechunk.local_filesystem_storage(str(Path(text.removeprefix("file://")).resolve()))
+    return Path(text.removeprefix("file://"))
+
+
+def _storage(path: Path) -> icechunk.Storage:
+    return icechunk.local_filesystem_storage(str(path.resolve()))
+
+
+@contextmanager
+def commit_lock(path: str | Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the store's commit lock: an exclusive ``flock`` on ``<store>/.emofeat-commit.lock``.
+
+    Every process and thread that commits to the store takes it around the commit (and its
+    rebase), so commits never race: icechunk's local-filesystem storage has no atomic
+    compare-and-swap of a branch. The kernel releases the lock when its holder dies, so a
+    killed run never leaves the store locked. The holder writes its pid into the file.
+
+    Raises
+    ------
+    StoreError
+        Kind ``store_locked`` when another holder keeps the lock longer than ``timeout``
+        seconds (the message names it); kind ``store_error`` when the lock file cannot be opened.
+    """
+    lock = _local_path(path) / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise StoreError(f"cannot open the commit lock {str(lock)!r}: {exc.strerror or exc}") from exc
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 256, 0).decode(errors="replace").strip() or "unknown"
+                    raise StoreError(
+                        f"the store {str(lock.parent)!r} is locked by another commit ({holder}) for more "
+                        f"than {timeout:g} s; wait for that run to finish, or stop it, and run again",
+                        kind="store_locked",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        holder = f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC).isoformat()}"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
     """Open the repository at ``path``; with ``create``, make it if it does not exist.
+
+    A new store is made whole (root group and layout version ``emofeat_store``, one commit)
+    before it appears at ``path``, so runs that start together on a new store never both
+    create the root group, which would make the later one's first commit conflict.
 
     Raises
     ------
@@ -35,24 +108,66 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
     StoreError
         When the path exists but is not an emofeat store, or cannot be opened.
     """
-    p = Path(str(path).removeprefix("file://"))
+    p = _local_path(path)
     missing = NotFoundError(f"no emofeat store at {str(p)!r}; run `emofeat ingest ... --store {p}` first")
     if p.exists() and not p.is_dir():
         raise StoreError(f"{str(p)!r} is a file, not a store directory; choose another --store path")
     if not create and not p.is_dir():
         raise missing  # checked first: opening the storage would create the directory
-    storage = _storage(path)
+    storage = _storage(p)
     try:
         if icechunk.Repository.exists(storage):
-            return icechunk.Repository.open(storage)
+            repo = icechunk.Repository.open(storage)
+            if create and not _initialised(repo):  # a store an older release left bare
+                with commit_lock(p):
+                    _initialise(repo)
+            return repo
         if not create:
             raise missing
         if p.exists() and any(p.iterdir()):
             raise StoreError(f"{str(p)!r} is not empty and not an emofeat store; choose another --store path")
-        p.mkdir(parents=True, exist_ok=True)
-        return icechunk.Repository.create(storage)
+        _create(p)
+        if not icechunk.Repository.exists(storage):
+            raise StoreError(f"{str(p)!r} is not empty and not an emofeat store; choose another --store path")
+        return icechunk.Repository.open(storage)
     except icechunk.IcechunkError as exc:
         raise StoreError(f"cannot open the store at {str(p)!r}: {exc}") from exc
+
+
+def _create(p: Path) -> None:
+    """Make a new store at ``p``, initialised, in one step: built in a sibling directory, then
+    renamed into place. Of runs that create the same store at once, one rename wins; the
+    others find the store made and open it."""
+    p.parent.mkdir(parents=True, exist_ok=True)
+    staging = p.parent / f".{p.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        _initialise(icechunk.Repository.create(_storage(staging)))
+        with suppress(OSError):  # ENOTEMPTY / EEXIST: another run's store is there now
+            os.rename(staging, p)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _initialised(repo: icechunk.Repository) -> bool:
+    try:
+        root = zarr.open_group(repo.readonly_session(branch=BRANCH).store, mode="r")
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return False
+    return "emofeat_store" in root.attrs
+
+
+def _initialise(repo: icechunk.Repository) -> None:
+    """Commit the root group with the layout version, unless it is there (hold the lock, or
+    own the repository alone)."""
+    if _initialised(repo):
+        return
+    session = repo.writable_session(BRANCH)
+    zarr.open_group(session.store, mode="a").attrs["emofeat_store"] = layout.LAYOUT_VERSION
+    session.commit(
+        f"emofeat store (layout {layout.LAYOUT_VERSION})",
+        metadata={"emofeat_store": layout.LAYOUT_VERSION},
+    )
 
 
 def resolve_snapshot(repo: icechunk.Repository, ref: str | None) -> str:
