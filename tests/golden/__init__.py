@@ -1,0 +1,1 @@
+"""Golden-output tests: extractor outputs held as digests next to their implementation versions."""
