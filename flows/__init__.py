@@ -1,10 +1,10 @@
-"""Prefect flows: thin wiring around emofeat's library calls.
+"""Deployment entry points: each module re-exports a flow of :mod:`emofeat.orchestration`.
 
-Importing this package applies emofeat's Prefect settings (no telemetry, a generous start-up
-timeout for the temporary server) before any flow module imports Prefect, which reads its
-settings from the environment once, at import.
+The CLI reaches Prefect through the library (``emofeat.orchestration``); this package only
+gives deployments (``prefect deploy``, ``flow.serve(...)``) a stable import path. Importing
+it applies emofeat's Prefect settings before Prefect is imported.
 """
 
-from flows import settings
+from emofeat.orchestration import settings
 
-settings.apply()
+__all__ = ["settings"]

@@ -1,6 +1,7 @@
 """The CLI: ingest through the Prefect flow, read commands, and every error exit.
 
-The CLI runs in-process (Typer's runner) against the session's one Prefect server.
+The CLI runs in-process (Typer's runner, not a terminal: progress is a line per checkpoint
+on stderr) against the session's one Prefect server.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class FlowRuns:
     store: Path
     first: dict[str, Any]
     second: dict[str, Any]
+    first_stderr: str
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def flow_runs(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory, prefect
     assert first.exit_code == 0, first.output
     second = invoke(*args)
     assert second.exit_code == 0, second.output
-    return FlowRuns(store, json.loads(first.stdout), json.loads(second.stdout))
+    return FlowRuns(store, json.loads(first.stdout), json.loads(second.stdout), first.stderr)
 
 
 @pytest.mark.prefect
@@ -62,6 +64,21 @@ def test_ingest_json_through_the_prefect_flow(flow_runs: FlowRuns) -> None:
     assert len(first["snapshot"]) == 20
     assert second["clips"] == {"ok": 0, "failed": 0, "skipped": first["clips"]["ok"]}
     assert second["snapshot"] == first["snapshot"]
+    assert first["ignored"] == {
+        "count": 1,
+        "by_reason": {
+            "name is not MM-VV-EE-II-SS-RR-AA.mp4|wav": {"count": 1, "examples": ["Actor_01/README.txt"]}
+        },
+    }
+
+
+@pytest.mark.prefect
+def test_progress_reaches_the_library_through_the_flow(flow_runs: FlowRuns) -> None:
+    lines = [line for line in flow_runs.first_stderr.splitlines() if line.startswith("checkpoint ")]
+    assert lines, flow_runs.first_stderr
+    ok = flow_runs.first["clips"]["ok"]
+    assert lines[-1].startswith(f"checkpoint {len(lines)}/{len(lines)}: {ok} ok, 0 failed, 0 skipped, ")
+    assert "hashing sources: " in flow_runs.first_stderr
 
 
 @pytest.mark.prefect
@@ -121,6 +138,35 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["clips"] == {"todo": 1, "skipped": 0}
     assert not (tmp_path / "s").exists()
+
+
+def test_ignored_files_are_counted_per_reason_with_a_few_examples(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    (root / "frames").mkdir(parents=True)
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
+    for i in range(5):
+        (root / "frames" / f"{i:05d}.npy").write_bytes(b"x")
+    (root / "labels.csv").write_text("source,label\na.mp4,happy\ngone.mp4,sad\n")
+    args = ("ingest", "folder", root, "--store", tmp_path / "s", "--dry-run")
+    ignored = json.loads(invoke(*args, "--json").stdout)["ignored"]
+    assert ignored == {
+        "count": 7,
+        "by_reason": {
+            "label file": {"count": 1, "examples": ["labels.csv"]},
+            "not a media file (unknown suffix)": {
+                "count": 5,
+                "examples": ["frames/00000.npy", "frames/00001.npy", "frames/00002.npy"],
+            },
+            "listed in labels.csv but no such media file": {"count": 1, "examples": ["gone.mp4"]},
+        },
+    }
+    lines = invoke(*args).stdout.splitlines()
+    assert lines[1:] == [
+        "  ignored 7 files:",
+        "    5  not a media file (unknown suffix): frames/00000.npy, frames/00001.npy, frames/00002.npy, ...",
+        "    1  label file: labels.csv",
+        "    1  listed in labels.csv but no such media file: gone.mp4",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 SnapshotOpt = Annotated[
     str | None, typer.Option("--snapshot", help="Snapshot id, tag or branch to read (default: main).")
 ]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log progress (before or after the command).")
+]
 
 
 def fail(exc: EmofeatError, code: int = 1) -> NoReturn:
@@ -52,15 +55,29 @@ def emit_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
 
 
-@app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False) -> None:
+class _Stderr:
+    """``sys.stderr`` as it is at each write: a progress bar redirects it to print above itself."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def set_verbose(verbose: bool) -> None:
+    """With ``verbose``: log at INFO, Prefect's flow-run logs included."""
     if verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # read when Prefect loads, later
+        logging.getLogger().setLevel(logging.INFO)
+
+
+@app.callback()
+def _main(verbose: VerboseOpt = False) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=_Stderr()
     )
+    set_verbose(verbose)
 
 
 @app.command()
@@ -90,14 +107,21 @@ def ingest(
         bool, typer.Option("--dry-run", help="Plan only: count clips, write nothing.")
     ] = False,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Ingest a corpus: decode, faces, audio features, tags; commit to the store."""
-    from emofeat.cli.ingest import run_ingest
+    """Ingest a corpus: decode, faces, audio features, tags; commit to the store.
 
+    Progress goes to stderr: a bar on a terminal, one line per checkpoint otherwise.
+    """
+    from emofeat.cli.ingest import run_ingest
+    from emofeat.cli.progress import open_progress
+
+    set_verbose(verbose)
     with errors_exit():
         cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
         options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
-        result = run_ingest(corpus, source_dir, store, cfg, options, engine, dask, dry_run)
+        with open_progress() as progress:
+            result = run_ingest(corpus, source_dir, store, cfg, options, engine, dask, dry_run, progress)
     if as_json:
         emit_json(result)
     else:
@@ -223,18 +247,24 @@ def demo(
         Path | None, typer.Option("--corpus-dir", help="Where to build the corpus.")
     ] = None,
     engine: Annotated[str, typer.Option("--engine", help="prefect (default) or local.")] = "prefect",
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build the demo corpus from media shipped in packages, ingest it, show the result."""
     from emofeat.cli.ingest import run_ingest
+    from emofeat.cli.progress import open_progress
     from emofeat.cli.render import print_summary
     from emofeat.demo import build_demo_corpus
 
+    set_verbose(verbose)
     root = corpus_dir or store.parent / "demo-corpus"
     with errors_exit():
         build_demo_corpus(root)
         typer.echo(f"demo corpus (RAVDESS layout) written to {root}")
         options = RunOptions(batch_size=2, checkpoint_every=2, workers=2)
-        result = run_ingest("ravdess", root, store, FeatureConfig(), options, engine, None, False)
+        with open_progress() as progress:
+            result = run_ingest(
+                "ravdess", root, store, FeatureConfig(), options, engine, None, False, progress
+            )
     print_summary(result)
     typer.echo(f"\nThe result is in {store.resolve()} (snapshot {result['snapshot']}).")
     typer.echo("Try (after `source .venv/bin/activate`):")

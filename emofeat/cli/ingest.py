@@ -11,7 +11,8 @@ from emofeat.corpora.base import check_root
 from emofeat.errors import ConfigError, NotFoundError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.pipeline.distributed import map_dask
-from emofeat.pipeline.ingest import plan_run
+from emofeat.pipeline.ingest import plan_run, summarise_ignored
+from emofeat.pipeline.progress import NO_PROGRESS, Progress
 from emofeat.store import open_repo
 
 ENGINES = ("prefect", "local")
@@ -26,6 +27,7 @@ def run_ingest(
     engine: str,
     dask: str | None,
     dry_run: bool,
+    progress: Progress = NO_PROGRESS,
 ) -> dict[str, Any]:
     """Run (or, with ``dry_run``, only plan) an ingestion and return its summary.
 
@@ -40,28 +42,36 @@ def run_ingest(
     get_adapter(corpus)
     check_root(source_dir)
     if dry_run:
-        return dry_run_plan(corpus, source_dir, store, config, options)
+        return dry_run_plan(corpus, source_dir, store, config, options, progress)
     if engine == "local":
         mapper = map_dask(dask) if dask else None
-        return ingest(corpus, source_dir, store, config, options, map_batches=mapper).to_dict()
-    from flows.ingest import run_ingest_flow  # Prefect is heavy to import: only when used
+        return ingest(
+            corpus, source_dir, store, config, options, map_batches=mapper, progress=progress
+        ).to_dict()
+    # Prefect is heavy to import (and its settings apply on first import): only when used.
+    from emofeat.orchestration.prefect_flow import run_ingest_flow
 
-    return run_ingest_flow(corpus, str(source_dir), str(store), config, options, dask)
+    return run_ingest_flow(corpus, str(source_dir), str(store), config, options, dask, progress=progress)
 
 
 def dry_run_plan(
-    corpus: str, source_dir: Path, store: Path, config: FeatureConfig, options: RunOptions
+    corpus: str,
+    source_dir: Path,
+    store: Path,
+    config: FeatureConfig,
+    options: RunOptions,
+    progress: Progress = NO_PROGRESS,
 ) -> dict[str, Any]:
-    """What a run would do: clips to process, clips already stored, files ignored."""
+    """What a run would do: clips to process, clips already stored, files ignored (per reason)."""
     try:
         repo = open_repo(store)
     except NotFoundError:  # no store yet: everything is to do
         repo = None
-    run = plan_run(corpus, source_dir, config, options, repo)
+    run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
     return {
         "dry_run": True,
         "corpus": corpus,
         "feature_version": run.feature_version,
         "clips": {"todo": len(run.plan.todo), "skipped": len(run.plan.done)},
-        "ignored": [{"source": s.source, "reason": s.reason} for s in run.manifest.skipped],
+        "ignored": summarise_ignored(run.manifest.skipped),
     }

@@ -19,5 +19,18 @@ def print_summary(result: dict[str, Any]) -> None:
         typer.echo(f"  clips: {counts} in {result['seconds']:.1f} s")
         for f in result.get("failures", []):
             typer.echo(f"  failed {f['clip_id']} at {f['stage']} ({f['error_kind']}): {f['error']}")
-    for item in result.get("ignored", []):
-        typer.echo(f"  ignored {item['source']}: {item['reason']}")
+    print_ignored(result.get("ignored", {}))
+
+
+def print_ignored(ignored: dict[str, Any]) -> None:
+    """Ignored files: one line per reason (most frequent first) with a few examples."""
+    total = ignored.get("count", 0)
+    if not total:
+        return
+    typer.echo(f"  ignored {total} file{'s' if total != 1 else ''}:")
+    by_reason = sorted(ignored["by_reason"].items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+    width = len(str(by_reason[0][1]["count"]))
+    for reason, entry in by_reason:
+        examples = ", ".join(entry["examples"])
+        more = ", ..." if entry["count"] > len(entry["examples"]) else ""
+        typer.echo(f"    {entry['count']:>{width}}  {reason}: {examples}{more}")

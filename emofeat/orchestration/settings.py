@@ -1,8 +1,8 @@
 """Prefect settings emofeat needs before Prefect is imported.
 
 Prefect reads its settings from the environment when it is first imported, so
-``flows/__init__.py`` applies these before any flow module imports ``prefect``. Values
-already set by the user win.
+``emofeat/orchestration/__init__.py`` applies these before any module of the package imports
+``prefect``. Values already set by the user win. No Prefect import here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""The ingestion flow: one Prefect task per batch of clips, commits by the driver.
+
+The CLI runs it in-process (:func:`run_ingest_flow`); ``flows/ingest.py`` exposes it for
+deployments (``ingest_flow.serve(...)`` against a Prefect server). Batches run on Prefect's
+thread pool by default; ``dask_address`` runs them on a Dask cluster (Prefect's Dask task
+runner), where each worker loads its own face detector once.
+
+Flow parameters stay plain data (a deployment serialises them). A caller's
+:class:`~emofeat.pipeline.progress.Progress` reaches the library call through a context
+variable that :func:`run_ingest_flow` sets around the in-process flow run; a deployed run
+sees the no-op default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.settings import get_current_settings
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from emofeat.config import FeatureConfig
+from emofeat.errors import ConfigError
+from emofeat.orchestration import context
+from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
+from emofeat.pipeline.progress import NO_PROGRESS, SERVER, Progress
+
+RUN = RunOptions()  # defaults
+
+
+@task(name="ingest-batch", cache_policy=NO_CACHE, retries=0)
+def process_batch(job: BatchJob) -> BatchResult:
+    """One batch of clips (per-clip failures are rows of the result, not task failures)."""
+    return run_batch(job)
+
+
+def _map_with_prefect(jobs: list[BatchJob]) -> Iterator[BatchResult]:
+    futures = [process_batch.submit(job) for job in jobs]
+    for future in futures:  # in job order, each as soon as it is done
+        yield future.result()
+
+
+@flow(name="emofeat-ingest", log_prints=True, validate_parameters=False)
+def ingest_flow(
+    corpus: str,
+    source_dir: str,
+    store: str,
+    config: dict[str, Any] | None = None,
+    batch_size: int = RUN.batch_size,
+    checkpoint_every: int = RUN.checkpoint_every,
+    workers: int = RUN.workers,
+    retry_failed: bool = False,
+    folds: int = RUN.folds,
+) -> dict[str, Any]:
+    """Ingest ``corpus`` from ``source_dir`` into the store at ``store``; returns the summary."""
+    options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
+    summary = ingest(
+        corpus,
+        source_dir,
+        store,
+        FeatureConfig.from_dict(config or {}),
+        options,
+        map_batches=_map_with_prefect,
+        progress=context.current_progress.get(),
+    )
+    return summary.to_dict()
+
+
+def start_server(progress: Progress = NO_PROGRESS) -> None:
+    """Start Prefect's temporary server now, reported as the ``"server"`` phase, when no
+    Prefect API is configured (``PREFECT_API_URL``); otherwise do nothing.
+
+    The flow's first call would start the same server (one per process) silently.
+
+    Raises
+    ------
+    RuntimeError
+        When the server does not answer within
+        ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``.
+    """
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return
+    # The server app is heavy to import: only when a temporary server is needed (as Prefect does).
+    from prefect.server.api.server import SubprocessASGIServer
+
+    progress.phase(SERVER, None)
+    SubprocessASGIServer().start()
+
+
+def run_ingest_flow(
+    corpus: str,
+    source_dir: str,
+    store: str,
+    config: FeatureConfig | None = None,
+    options: RunOptions | None = None,
+    dask_address: str | None = None,
+    *,
+    progress: Progress = NO_PROGRESS,
+) -> dict[str, Any]:
+    """Run :func:`ingest_flow` in-process with a task runner sized by ``options.workers``.
+
+    ``dask_address`` (``tcp://host:8786``) sends the batches to an existing Dask cluster.
+    ``progress`` sees the server start (when a temporary server is needed) and every phase
+    and checkpoint of the run.
+
+    Raises
+    ------
+    ConfigError
+        When ``dask_address`` is given and the ``dask`` extra is not installed.
+    EmofeatError
+        When the run cannot proceed (see :func:`emofeat.pipeline.ingest`).
+    """
+    options = options or RunOptions()
+    if dask_address:
+        try:
+            from prefect_dask import DaskTaskRunner  # optional extra: emofeat[dask]
+        except ImportError as exc:
+            raise ConfigError("running on Dask needs the extra: pip install 'emofeat[dask]'") from exc
+        runner: Any = DaskTaskRunner(address=dask_address)
+    else:
+        runner = ThreadPoolTaskRunner(max_workers=options.workers)
+    configured = ingest_flow.with_options(task_runner=runner)
+    start_server(progress)
+    token = context.current_progress.set(progress)
+    try:
+        result: dict[str, Any] = configured(
+            corpus,
+            source_dir,
+            store,
+            (config or FeatureConfig()).to_dict(),
+            options.batch_size,
+            options.checkpoint_every,
+            options.workers,
+            options.retry_failed,
+            options.folds,
+        )
+    finally:
+        context.current_progress.reset(token)
+    return result
