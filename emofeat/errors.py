@@ -67,6 +67,12 @@ class DecodeError(MediaError):
     kind = "decode_error"
 
 
+class TooLargeError(MediaError):
+    """A frame is larger than the configured limit; refused before anything is allocated."""
+
+    kind = "too_large"
+
+
 class NoMediaStreamError(MediaError):
     """The file holds neither an audio nor a video stream."""
 

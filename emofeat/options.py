@@ -28,9 +28,13 @@ class RunOptions:
     retry_failed: bool = False
     #: Subject-independent folds written into the catalog (data, not a feature setting).
     folds: int = DEFAULT_FOLDS
+    #: Frames larger than this many megapixels are refused before decoding (``too_large``).
+    max_megapixels: float = 100.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:
             raise ConfigError("batch_size, checkpoint_every and workers must all be >= 1")
+        if not self.max_megapixels > 0:
+            raise ConfigError(f"max_megapixels must be > 0, not {self.max_megapixels}")
         if self.folds < 2:
             raise ConfigError(f"folds must be >= 2, not {self.folds}")

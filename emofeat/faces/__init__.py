@@ -8,18 +8,21 @@ from emofeat.faces.base import THREADS_ENV, Detections, FaceDetector
 from emofeat.faces.loader import load_detector
 from emofeat.faces.retinaface import RetinaFaceDetector
 from emofeat.faces.scrfd import ScrfdDetector
-from emofeat.faces.track import FaceTrack, choose_primary, track_faces
+from emofeat.faces.track import FaceFrame, FaceTrack, FaceTracker, choose_primary, stack_track, track_faces
 
 __all__ = [
     "ARCFACE_TEMPLATE",
     "THREADS_ENV",
     "Detections",
     "FaceDetector",
+    "FaceFrame",
     "FaceTrack",
+    "FaceTracker",
     "RetinaFaceDetector",
     "ScrfdDetector",
     "align_face",
     "choose_primary",
     "load_detector",
+    "stack_track",
     "track_faces",
 ]

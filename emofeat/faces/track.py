@@ -107,8 +107,105 @@ def large_enough(found: Detections, min_size: float) -> Detections:
     return Detections(boxes=found.boxes[keep], scores=found.scores[keep], landmarks=found.landmarks[keep])
 
 
+@dataclass(frozen=True)
+class FaceFrame:
+    """The primary face of one frame: crop ``(S, S, 3)`` uint8, present 0/1, score, box
+    ``(4,)`` and landmarks ``(5, 2)`` (zeros where no face)."""
+
+    crop: np.ndarray
+    present: int
+    score: float
+    box: np.ndarray
+    landmarks: np.ndarray
+
+
+class FaceTracker:
+    """Frame-by-frame primary-face tracking: detect, choose (module rule), align.
+
+    Holds only the previous frame's box, so a clip of any length streams through it.
+
+    Parameters
+    ----------
+    detector : FaceDetector
+        From :func:`emofeat.faces.load_detector`.
+    config : FaceConfig
+        ``threshold``, ``min_size`` and ``crop_size`` are used.
+
+    Raises
+    ------
+    FeatureError
+        When the crop size is invalid (kind ``bad_crop_size``).
+    """
+
+    def __init__(self, detector: FaceDetector, config: FaceConfig) -> None:
+        template_for(config.crop_size)  # validate the crop size even when no frame has a face
+        self._detector = detector
+        self._config = config
+        self._previous: np.ndarray | None = None
+
+    def push(self, image: np.ndarray) -> FaceFrame:
+        """Track one ``(H, W, 3)`` uint8 RGB frame.
+
+        Raises
+        ------
+        FeatureError
+            When ``image`` is not an ``(H, W, 3)`` uint8 array (kind ``bad_image``).
+        FaceModelError
+            When the detector's model cannot be (re)loaded.
+        """
+        if (
+            not isinstance(image, np.ndarray)
+            or image.dtype != np.uint8
+            or image.ndim != 3
+            or image.shape[2] != 3
+        ):
+            raise FeatureError(
+                f"face tracking needs (H, W, 3) uint8 RGB frames, got {type(image).__name__} "
+                f"shape {getattr(image, 'shape', None)} dtype {getattr(image, 'dtype', None)}",
+                kind="bad_image",
+                stage="faces",
+            )
+        cfg = self._config
+        found = large_enough(self._detector.detect(image, cfg.threshold), cfg.min_size)
+        index = choose_primary(found, self._previous)
+        if index is None:
+            size = cfg.crop_size
+            return FaceFrame(
+                np.zeros((size, size, 3), np.uint8),
+                0,
+                0.0,
+                np.zeros(4, np.float32),
+                np.zeros((N_LANDMARKS, 2), np.float32),
+            )
+        self._previous = found.boxes[index]
+        return FaceFrame(
+            align_face(image, found.landmarks[index], cfg.crop_size),
+            1,
+            float(found.scores[index]),
+            found.boxes[index].astype(np.float32),
+            found.landmarks[index].astype(np.float32),
+        )
+
+
+def stack_track(frames: list[FaceFrame], crop_size: int) -> FaceTrack:
+    """The :class:`FaceTrack` of consecutive tracked frames (``frames`` may be empty)."""
+    n = len(frames)
+    return FaceTrack(
+        crops=np.stack([f.crop for f in frames]) if n else np.zeros((0, crop_size, crop_size, 3), np.uint8),
+        present=np.asarray([f.present for f in frames], np.uint8),
+        scores=np.asarray([f.score for f in frames], np.float32),
+        boxes=np.stack([f.box for f in frames]).astype(np.float32) if n else np.zeros((0, 4), np.float32),
+        landmarks=(
+            np.stack([f.landmarks for f in frames]).astype(np.float32)
+            if n
+            else np.zeros((0, N_LANDMARKS, 2), np.float32)
+        ),
+    )
+
+
 def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) -> FaceTrack:
-    """Detect, choose and align the primary face in every frame.
+    """Detect, choose and align the primary face in every frame (a :class:`FaceTracker` run
+    over a stacked clip).
 
     Parameters
     ----------
@@ -146,23 +243,5 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
             kind="bad_image",
             stage="faces",
         )
-    n, size = images.shape[0], config.crop_size
-    template_for(size)  # validate the crop size even when no frame has a face
-    crops = np.zeros((n, size, size, 3), np.uint8)
-    present = np.zeros((n,), np.uint8)
-    scores = np.zeros((n,), np.float32)
-    boxes = np.zeros((n, 4), np.float32)
-    landmarks = np.zeros((n, N_LANDMARKS, 2), np.float32)
-    previous: np.ndarray | None = None
-    for t in range(n):
-        found = large_enough(detector.detect(images[t], config.threshold), config.min_size)
-        index = choose_primary(found, previous)
-        if index is None:
-            continue
-        previous = found.boxes[index]
-        crops[t] = align_face(images[t], found.landmarks[index], size)
-        present[t] = 1
-        scores[t] = found.scores[index]
-        boxes[t] = found.boxes[index]
-        landmarks[t] = found.landmarks[index]
-    return FaceTrack(crops=crops, present=present, scores=scores, boxes=boxes, landmarks=landmarks)
+    tracker = FaceTracker(detector, config)
+    return stack_track([tracker.push(image) for image in images], config.crop_size)

@@ -21,20 +21,23 @@ from emofeat.media.suffixes import (
     is_media_file,
 )
 from emofeat.media.timeline import frame_times
-from emofeat.media.video import read_frames
+from emofeat.media.video import DEFAULT_MAX_PIXELS, Frame, iter_frames, read_frames
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
     "IMAGE_SUFFIXES",
     "MEDIA_SUFFIXES",
     "VIDEO_SUFFIXES",
     "Audio",
+    "Frame",
     "FrameSelector",
     "Frames",
     "MediaInfo",
     "frame_times",
     "is_image_file",
     "is_media_file",
+    "iter_frames",
     "load_audio",
     "probe",
     "read_frames",

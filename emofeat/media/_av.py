@@ -214,6 +214,65 @@ def start_seconds(stream: AudioStream | VideoStream) -> Fraction:
     return stream.start_time * stream.time_base
 
 
+def first_audio_time(container: InputContainer, stream: AudioStream, path: Path) -> Fraction:
+    """Seconds on the container's timeline of the first sample the audio decoder delivers.
+
+    This is after the decoder has dropped any encoder delay (AAC and Opus priming samples)
+    that the container marks for skipping, so it is the time of sample 0 of
+    :func:`emofeat.media.load_audio`. Falls back to the stream's start time when the first
+    frame carries no timestamp. Consumes packets: use a container opened for this alone.
+
+    Raises
+    ------
+    UnreadableMediaError
+        When the decoder cannot be opened.
+    """
+    open_decoder(stream, path)
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                if frame.pts is not None and frame.time_base is not None:
+                    return Fraction(frame.pts) * frame.time_base
+                return start_seconds(stream)
+    except av.error.FFmpegError:
+        pass  # the full decode reports the damage, with its position
+    return start_seconds(stream)
+
+
+def stream_starts(path: Path) -> tuple[Fraction | None, Fraction | None]:
+    """Container times (s) of the first delivered audio sample and the video stream's start.
+
+    None for a missing stream.
+
+    Raises
+    ------
+    MediaError
+        When the file cannot be opened or holds no audio or video stream.
+    """
+    with open_input(path) as container:
+        audio, video = require_streams(container, path)
+        video_first = start_seconds(video) if video is not None else None
+        audio_first = first_audio_time(container, audio, path) if audio is not None else None
+    return audio_first, video_first
+
+
+def clock_origin(path: Path) -> Fraction:
+    """Where the clip's clock is 0 on the container's timeline: the earliest stream start.
+
+    The clip's clock is the container's presentation timeline shifted so that the earlier
+    of the video stream's start and the first delivered audio sample is at 0. Events that
+    are simultaneous in the file get the same time on it, whatever each stream's start
+    offset, encoder delay or edit list.
+
+    Raises
+    ------
+    MediaError
+        When the file cannot be opened or holds no audio or video stream.
+    """
+    starts = [t for t in stream_starts(path) if t is not None]
+    return min(starts) if starts else Fraction(0)
+
+
 def nominal_rate(stream: VideoStream) -> Fraction | None:
     """The stream's frame rate: average, else guessed, else base; None when none is known."""
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
@@ -222,8 +281,11 @@ def nominal_rate(stream: VideoStream) -> Fraction | None:
     return None
 
 
-def packet_span(container: InputContainer, stream: VideoStream, path: Path) -> tuple[float, float] | None:
-    """First and last presentation time (s, start time subtracted) over the stream's packets.
+def packet_span(
+    container: InputContainer, stream: VideoStream, path: Path, origin: Fraction | None = None
+) -> tuple[float, float] | None:
+    """First and last presentation time (s, ``origin`` subtracted; default: the stream's start
+    time) over the stream's packets.
 
     A demux-only pass (no decoding). When packets carry no timestamps, the span is derived
     from the packet count and the nominal frame rate, as frames then are timed.
@@ -233,7 +295,7 @@ def packet_span(container: InputContainer, stream: VideoStream, path: Path) -> t
     DecodeError
         When reading packets fails.
     """
-    start = start_seconds(stream)
+    start = start_seconds(stream) if origin is None else origin
     tb = stream.time_base
     lo: Fraction | None = None
     hi: Fraction | None = None
@@ -259,14 +321,19 @@ def packet_span(container: InputContainer, stream: VideoStream, path: Path) -> t
 
 
 def iter_video(
-    container: InputContainer, stream: VideoStream, path: Path, strict: bool = True
+    container: InputContainer,
+    stream: VideoStream,
+    path: Path,
+    strict: bool = True,
+    origin: Fraction | None = None,
 ) -> Iterator[tuple[VideoFrame, float]]:
     """Decode every frame of ``stream`` in presentation order, with its time in seconds.
 
     ``strict`` (the default; off for still images) fails on any damage the decoder detects.
 
-    Times are ``pts * time_base`` minus the stream's start time; a frame without a
-    timestamp (raw elementary streams) is timed ``index / nominal rate``.
+    Times are ``pts * time_base`` minus ``origin`` (the clip clock's 0 on the container's
+    timeline, see :func:`clock_origin`; default: the video stream's own start time); a frame
+    without a timestamp (raw elementary streams) is timed ``index / nominal rate``.
 
     Raises
     ------
@@ -277,7 +344,7 @@ def iter_video(
         yields no frame at all.
     """
     open_decoder(stream, path, strict)
-    start = start_seconds(stream)
+    start = start_seconds(stream) if origin is None else origin
     rate = nominal_rate(stream)
     tally = PacketTally(container, stream)
     done = 0

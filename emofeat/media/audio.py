@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -12,7 +13,16 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer
 
 from emofeat.errors import DecodeError
-from emofeat.media._av import PacketTally, check_path, decode_error, open_decoder, open_input, require_streams
+from emofeat.media._av import (
+    PacketTally,
+    check_path,
+    clock_origin,
+    decode_error,
+    open_decoder,
+    open_input,
+    require_streams,
+    start_seconds,
+)
 from emofeat.media.records import Audio
 from emofeat.media.suffixes import is_image_file
 
@@ -21,12 +31,13 @@ from emofeat.media.suffixes import is_image_file
 _RESAMPLER_OPTIONS = {"rematrix_maxval": "1.0"}
 
 
-def load_audio(path: str | Path, sample_rate: int = 16000) -> Audio | None:
+def load_audio(path: str | Path, sample_rate: int = 16000, origin: Fraction | None = None) -> Audio | None:
     """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate``.
 
     Any channel layout is downmixed by libswresample (mono, stereo, 5.1, ...), any sample
     rate is resampled, and the resampler is flushed so the tail is kept. Samples start at the
-    first decoded sample of the stream; timestamp gaps are not filled.
+    first sample the decoder delivers (after any encoder delay the container marks);
+    timestamp gaps are not filled. ``Audio.start`` places sample 0 on the clip's clock.
 
     Parameters
     ----------
@@ -34,6 +45,9 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> Audio | None:
         A media file (or an image / image folder, which has no audio).
     sample_rate : int, default 16000
         Output rate in Hz.
+    origin : fractions.Fraction, optional
+        The clip clock's 0 on the container's timeline (``MediaInfo.origin``); by default
+        the file's own (:func:`emofeat.media.probe` computes the same).
 
     Returns
     -------
@@ -64,8 +78,9 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> Audio | None:
         audio, _video = require_streams(container, p)
         if audio is None:
             return None
-        samples = _decode(container, audio, p, int(sample_rate))
-    return Audio(samples=samples, sample_rate=int(sample_rate))
+        samples, first = _decode(container, audio, p, int(sample_rate))
+    zero = clock_origin(p) if origin is None else origin
+    return Audio(samples=samples, sample_rate=int(sample_rate), start=float(first - zero))
 
 
 def _new_resampler(rate: int) -> av.AudioResampler:
@@ -76,8 +91,12 @@ def _layout_key(frame: AudioFrame) -> tuple[str, str, int]:
     return frame.format.name, frame.layout.name, frame.sample_rate
 
 
-def _decode(container: InputContainer, stream: AudioStream, path: Path, rate: int) -> np.ndarray:
+def _decode(
+    container: InputContainer, stream: AudioStream, path: Path, rate: int
+) -> tuple[np.ndarray, Fraction]:
+    """The samples, and the container time of the first one."""
     open_decoder(stream, path)
+    first: Fraction | None = None
     chunks: list[np.ndarray] = []
     resampler = _new_resampler(rate)
     key: tuple[str, str, int] | None = None
@@ -87,6 +106,11 @@ def _decode(container: InputContainer, stream: AudioStream, path: Path, rate: in
         for packet in container.demux(stream):
             tally.add(packet)
             for frame in packet.decode():
+                if first is None:
+                    pts, tb = frame.pts, frame.time_base
+                    first = (
+                        Fraction(pts) * tb if pts is not None and tb is not None else start_seconds(stream)
+                    )
                 if key is not None and _layout_key(frame) != key:
                     # The layout or rate changed mid-stream: drain this resampler, start another.
                     chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
@@ -101,4 +125,4 @@ def _decode(container: InputContainer, stream: AudioStream, path: Path, rate: in
         raise DecodeError(f"the audio stream of '{path}' holds no decodable samples")
     tally.check(path, "audio")
     samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0)
+    return np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0), first or Fraction(0)

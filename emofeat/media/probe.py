@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 from av.audio.stream import AudioStream
@@ -16,6 +17,8 @@ from emofeat.media._av import (
     open_input,
     require_streams,
     rotation_cw,
+    start_seconds,
+    stream_starts,
 )
 from emofeat.media.images import image_geometry, list_sequence
 from emofeat.media.records import MediaInfo, MediaKind
@@ -25,7 +28,8 @@ from emofeat.media.suffixes import is_image_file
 def probe(path: str | Path) -> MediaInfo:
     """Describe a container file, a still image or a folder of image frames.
 
-    Decodes at most the first video frame (to read its rotation) and opens the audio decoder.
+    Decodes at most the first video frame (to read its rotation) and the first audio frame
+    (to place the streams on one clock, see ``MediaInfo.origin``).
 
     Parameters
     ----------
@@ -56,6 +60,8 @@ def probe(path: str | Path) -> MediaInfo:
     if is_image_file(p):
         width, height, rotation, codec = image_geometry(p)
         return _picture_info(path, "image", codec, width, height, rotation, 1)
+    audio_first, video_first = stream_starts(p)
+    origin = min(t for t in (audio_first, video_first) if t is not None)
     with open_input(p) as container:
         audio, video = require_streams(container, p)
         if audio is not None:
@@ -63,14 +69,14 @@ def probe(path: str | Path) -> MediaInfo:
         size: tuple[int, int] | None = None
         rotation = 0
         if video is not None:
-            frame, _t = next(iter_video(container, video, p))
+            frame, _t = next(iter_video(container, video, p, origin=origin))
             rotation = rotation_cw(frame)
             size = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
         return MediaInfo(
             path=str(path),
             kind="av",
             container=container.format.name,
-            duration=_duration(container, audio, video),
+            duration=_duration(container, audio, video, origin),
             has_audio=audio is not None,
             has_video=video is not None,
             audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
@@ -82,6 +88,9 @@ def probe(path: str | Path) -> MediaInfo:
             rotation=rotation,
             frame_count=_frame_count(container, video),
             avg_fps=float(video.average_rate) if video is not None and video.average_rate else None,
+            origin=origin,
+            audio_start=None if audio_first is None else float(audio_first - origin),
+            video_start=None if video_first is None else float(video_first - origin),
         )
 
 
@@ -104,14 +113,16 @@ def _picture_info(
         rotation=rotation,
         frame_count=count,
         avg_fps=None,
+        video_start=0.0,
     )
 
 
 def _duration(
-    container: InputContainer, audio: AudioStream | None, video: VideoStream | None
+    container: InputContainer, audio: AudioStream | None, video: VideoStream | None, origin: Fraction
 ) -> float | None:
+    """Where the last stream ends on the clip's clock (its start offset included)."""
     known = [
-        float(s.duration * s.time_base)
+        float(start_seconds(s) - origin + s.duration * s.time_base)
         for s in (audio, video)
         if s is not None and s.duration is not None and s.time_base is not None
     ]

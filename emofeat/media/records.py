@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -24,7 +25,8 @@ class MediaInfo:
         FFmpeg's demuxer name (``"mov,mp4,m4a,3gp,3g2,mj2"``, ``"avi"``, ``"wav"``, ...);
         None for images and image sequences.
     duration : float or None
-        Seconds: the longest of the audio and video streams, else the container's duration;
+        Seconds: where the later of the audio and video streams ends on the clip's clock
+        (start offset included), else the container's duration;
         None when unknown and for images and image sequences (a folder has no clock).
     has_audio, has_video : bool
         Whether an audio / a video stream is present (cover art does not count as video).
@@ -46,6 +48,13 @@ class MediaInfo:
         include dropped frames in variable-frame-rate files).
     avg_fps : float or None
         The average frame rate the container reports; None for images and folders.
+    origin : fractions.Fraction
+        The clip clock's 0 on the container's timeline, in seconds: the earliest start of
+        its audio and video streams (see :func:`emofeat.media._av.clock_origin`). Every time
+        emofeat stores for the clip is on that clock.
+    audio_start, video_start : float or None
+        Where the first audio sample / video frame lies on the clip's clock (one of them is
+        0); None for a missing stream.
     """
 
     path: str
@@ -63,6 +72,9 @@ class MediaInfo:
     rotation: int
     frame_count: int | None
     avg_fps: float | None
+    origin: Fraction = Fraction(0)
+    audio_start: float | None = None
+    video_start: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +88,14 @@ class Audio:
         sample of the audio stream.
     sample_rate : int
         Samples per second.
+    start : float
+        Time of sample 0 in seconds on the clip's clock (0 at the earliest stream start of
+        the file): sample ``i`` plays at ``start + i / sample_rate``.
     """
 
     samples: np.ndarray
     sample_rate: int
+    start: float = 0.0
 
     @property
     def duration(self) -> float:

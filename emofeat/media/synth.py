@@ -90,6 +90,8 @@ def write_video(
     times: np.ndarray | None = None,
     faststart: bool = False,
     quality: int = 12,
+    video_start: float = 0.0,
+    audio_start: float = 0.0,
 ) -> Path:
     """Write a video file (container from the suffix: .mp4, .mov, .mkv, .avi, .webm).
 
@@ -122,6 +124,9 @@ def write_video(
         MP4/MOV only: put the index (moov) before the data, so a truncated copy still opens.
     quality : int
         libx264 CRF (lower is better).
+    video_start, audio_start : float
+        Seconds added to every timestamp of the video / audio stream: streams that start at
+        different times on the file's clock, as cameras write them.
 
     Returns
     -------
@@ -152,6 +157,7 @@ def write_video(
                 raise ValueError("times must be (T,) and strictly increasing")
             time_base = Fraction(1, 1000) if suffix == ".avi" else Fraction(1, 90000)
             pts = np.round(times / float(time_base)).astype(np.int64)
+        pts = pts + round(video_start / float(time_base))
         vstream.codec_context.time_base = time_base
         vstream.time_base = time_base
         if rotation:
@@ -168,7 +174,9 @@ def write_video(
             container.mux(vstream.encode(frame))
         container.mux(vstream.encode(None))
         if astream is not None and audio is not None:
-            _encode_audio(container, astream, _as_channels(audio), audio_rate)
+            _encode_audio(
+                container, astream, _as_channels(audio), audio_rate, round(audio_start * audio_rate)
+            )
     return path
 
 
@@ -195,14 +203,16 @@ def _add_audio_stream(
     return stream
 
 
-def _encode_audio(container: OutputContainer, stream: AudioStream, x: np.ndarray, rate: int) -> None:
+def _encode_audio(
+    container: OutputContainer, stream: AudioStream, x: np.ndarray, rate: int, first_pts: int = 0
+) -> None:
     layout = stream.codec_context.layout.name
     step = stream.codec_context.frame_size or 1024
     for start in range(0, x.shape[0], step):
         chunk = np.ascontiguousarray(x[start : start + step].T)
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
         frame.sample_rate = rate
-        frame.pts = start
+        frame.pts = first_pts + start
         frame.time_base = Fraction(1, rate)
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))

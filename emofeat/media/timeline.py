@@ -7,18 +7,22 @@ moments.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from emofeat.media._av import check_path, decode_error, nominal_rate, open_input, start_seconds, video_stream
+from emofeat.media._av import check_path, clock_origin, decode_error, nominal_rate, open_input, video_stream
 from emofeat.media.images import list_sequence
 from emofeat.media.suffixes import is_image_file
 
 
-def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
-    """``(N,)`` float64 presentation times in seconds (start time subtracted), in order.
+def frame_times(path: str | Path, sequence_fps: float = 30.0, origin: Fraction | None = None) -> np.ndarray:
+    """``(N,)`` float64 presentation times in seconds on the clip's clock, in order.
+
+    The clip's clock is 0 at the earliest stream start (``origin``, by default the file's
+    own: see :func:`emofeat.media.probe`), as for every other time emofeat stores.
 
     Frame ``i`` of the stream (in presentation order, as :func:`read_frames` counts) is at
     ``frame_times(path)[i]``. A still image is one frame at 0; a folder of image frames is
@@ -35,11 +39,12 @@ def frame_times(path: str | Path, sequence_fps: float = 30.0) -> np.ndarray:
         return np.arange(len(list_sequence(p)), dtype=np.float64) / sequence_fps
     if is_image_file(p):
         return np.zeros(1, np.float64)
+    start = clock_origin(p) if origin is None else origin
     with open_input(p) as container:
         stream = video_stream(container)
         if stream is None:
             return np.zeros(0, np.float64)
-        start, tb = start_seconds(stream), stream.time_base
+        tb = stream.time_base
         rate = nominal_rate(stream)  # read while the container is open (PyAV crashes after)
         stamps: list[float] = []
         untimed = 0

@@ -1,44 +1,83 @@
-"""Decode video frames at a sampling plan, by time, converting only the frames kept."""
+"""Decode video frames at a sampling plan, by time, one frame at a time.
+
+:func:`iter_frames` is the streaming reader the pipeline uses: it holds at most two decoded
+frames (the current one and the one before, which the nearest-frame plans may still pick)
+and converts to RGB only the frames the plan keeps, so memory does not grow with the
+clip's length or resolution. :func:`read_frames` stacks the same frames into one array for
+short clips and notebooks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from av.video.frame import VideoFrame
+from PIL import Image
 
 from emofeat.config import VideoConfig
-from emofeat.errors import DecodeError
-from emofeat.media._av import check_path, iter_video, open_input, packet_span, require_streams, to_rgb
+from emofeat.errors import DecodeError, TooLargeError
+from emofeat.media._av import (
+    check_path,
+    clock_origin,
+    iter_video,
+    open_input,
+    packet_span,
+    require_streams,
+    to_rgb,
+)
 from emofeat.media.images import list_sequence, read_image
 from emofeat.media.records import Frames
 from emofeat.media.sampling import FrameSelector, select_indices
 from emofeat.media.suffixes import is_image_file
 
+#: Largest frame (width x height) decoded by default: 100 megapixels, above any phone camera
+#: in common use (48 MP and 108 MP sensors) and far below what would exhaust a worker's memory
+#: (a frame costs about 9 bytes a pixel while it is decoded, converted and resized).
+DEFAULT_MAX_PIXELS = 100_000_000
 
-def read_frames(path: str | Path, config: VideoConfig) -> Frames | None:
-    """Decode the frames a sampling plan keeps from a video, a still image or an image folder.
+
+@dataclass(frozen=True)
+class Frame:
+    """One kept frame: ``image`` ``(H, W, 3)`` uint8 RGB upright, its ``time`` in seconds on
+    the clip's clock and its ``index`` among all decoded frames of the stream."""
+
+    image: np.ndarray
+    time: float
+    index: int
+
+
+def iter_frames(
+    path: str | Path,
+    config: VideoConfig,
+    origin: Fraction | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[Frame]:
+    """Yield the frames a sampling plan keeps, in order, one at a time.
 
     One sequential decode; a frame is converted to RGB only when the plan keeps it. Frames
     are chosen by presentation time (``pts * time_base``), so variable frame rate comes out
-    right (see :mod:`emofeat.media.sampling` for the plans). Rotation metadata is applied.
-    A still image is a one-frame video at time 0; a folder's image files, in natural name
-    order, are frames at ``i / config.sequence_fps``.
+    right (see :mod:`emofeat.media.sampling` for the plans). Rotation metadata is applied. A
+    still image is one frame at time 0, whatever the plan (padding to a fixed T is the
+    loaders' job); a folder's image files, in natural name order, are frames at
+    ``i / config.sequence_fps``. A file without a video stream yields nothing. When the
+    ``uniform`` plan repeats a frame (a clip shorter than T frames), the same
+    :class:`Frame` object is yielded again.
 
     Parameters
     ----------
     path : str or pathlib.Path
         A media file, an image file or a folder of image frames.
     config : VideoConfig
-        The sampling plan. ``uniform`` always yields exactly ``config.frames`` frames
-        (repeating the nearest frames of a short clip); ``all`` holds every frame in memory.
-
-    Returns
-    -------
-    Frames or None
-        ``images`` ``(T, H, W, 3)`` uint8 RGB, ``times`` ``(T,)`` float64 seconds,
-        ``indices`` ``(T,)`` int64; None when the file has no video stream (audio only).
+        The sampling plan.
+    origin : fractions.Fraction, optional
+        The clip clock's 0 on the container's timeline (``MediaInfo.origin``); by default
+        the file's own.
+    max_pixels : int
+        Frames with more pixels than this are refused before they are decoded.
 
     Raises
     ------
@@ -48,105 +87,132 @@ def read_frames(path: str | Path, config: VideoConfig) -> Frames | None:
         The path does not exist, is not media, its header is damaged or its codec unknown.
     NoMediaStreamError
         The file has neither an audio nor a video stream; the folder holds no image.
+    TooLargeError
+        A frame is larger than ``max_pixels`` (kind ``too_large``).
     DecodeError
         The video data is truncated or corrupt, no frame decodes, or the frame size changes
         within the stream (or between a folder's images).
     """
     p = check_path(path)
     if p.is_dir():
-        return _read_sequence(p, config)
+        yield from _sequence(p, config, max_pixels)
+        return
     if is_image_file(p):
-        return _assemble(select_indices(np.zeros(1), config), np.zeros(1), lambda _i: read_image(p), [p])
+        _check_picture(p, max_pixels)
+        yield Frame(read_image(p), 0.0, 0)
+        return
+    zero = clock_origin(p) if origin is None else origin
     span: tuple[float, float] | None = None
     if config.sampling == "uniform":
         with open_input(p) as container:
             _audio, video = require_streams(container, p)
             if video is None:
-                return None
-            span = packet_span(container, video, p)
+                return
+            span = packet_span(container, video, p, zero)
     with open_input(p) as container:
         _audio, video = require_streams(container, p)
         if video is None:
-            return None
-        return _decode_selected(iter_video(container, video, p), config, span, p)
+            return
+        cc = video.codec_context
+        _check_size(cc.width, cc.height, max_pixels, p)
+        yield from _select(iter_video(container, video, p, origin=zero), config, span, p, max_pixels)
 
 
-def _decode_selected(
+def read_frames(path: str | Path, config: VideoConfig, origin: Fraction | None = None) -> Frames | None:
+    """Every frame :func:`iter_frames` keeps, stacked: for short clips (memory grows with T).
+
+    Returns
+    -------
+    Frames or None
+        ``images`` ``(T, H, W, 3)`` uint8 RGB, ``times`` ``(T,)`` float64 seconds on the clip's
+        clock, ``indices`` ``(T,)`` int64; None when the file has no video stream (audio only).
+
+    Raises
+    ------
+    MediaError
+        As :func:`iter_frames`.
+    """
+    frames = list(iter_frames(path, config, origin))
+    if not frames:
+        return None
+    return Frames(
+        images=np.stack([f.image for f in frames]).astype(np.uint8, copy=False),
+        times=np.asarray([f.time for f in frames], dtype=np.float64),
+        indices=np.asarray([f.index for f in frames], dtype=np.int64),
+    )
+
+
+def _check_size(width: int, height: int, max_pixels: int, path: Path) -> None:
+    if width * height > max_pixels:
+        raise TooLargeError(
+            f"'{path.name}' has {width}x{height} frames ({width * height / 1e6:.1f} megapixels), over "
+            f"the limit of {max_pixels / 1e6:.1f} megapixels; raise it with --max-megapixels "
+            "if the machine has the memory (about 9 bytes a pixel)"
+        )
+
+
+def _check_picture(path: Path, max_pixels: int) -> None:
+    """Refuse a still image from its header alone (Pillow reads no pixel data here)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return  # not a format Pillow knows: FFmpeg decodes it and reports any damage
+    _check_size(width, height, max_pixels, path)
+
+
+def _select(
     frames: Iterator[tuple[VideoFrame, float]],
     config: VideoConfig,
     span: tuple[float, float] | None,
     path: Path,
-) -> Frames:
-    images: list[np.ndarray] = []
-    times: list[float] = []
-    indices: list[int] = []
+    max_pixels: int,
+) -> Iterator[Frame]:
     selector: FrameSelector | None = None
     prev: tuple[VideoFrame, float] | None = None
-    cache: tuple[int, np.ndarray] | None = None  # the last converted frame, for repeats
+    cache: Frame | None = None  # the last converted frame, for repeats
+    shape: tuple[int, ...] | None = None
     index = -1
     for frame, t in frames:
         index += 1
         if selector is None:
+            _check_size(frame.width, frame.height, max_pixels, path)
             selector = FrameSelector(config, span if span is not None else (t, t))
         for pick in selector.push(t):
             held = (frame, t) if pick == index else prev
             if held is None:  # pragma: no cover - the selector only picks this or the previous frame
                 raise DecodeError(f"internal frame-selection error reading '{path}'")
-            if cache is None or cache[0] != pick:
-                cache = (pick, to_rgb(held[0], path))
-            _append(images, times, indices, cache[1], held[1], pick, path)
+            if cache is None or cache.index != pick:
+                cache = Frame(to_rgb(held[0], path), held[1], pick)
+                shape = _same_size(shape, cache, path)
+            yield cache
         prev = (frame, t)
     if selector is not None and prev is not None:
         for pick in selector.finish():
-            if cache is None or cache[0] != pick:
-                cache = (pick, to_rgb(prev[0], path))
-            _append(images, times, indices, cache[1], prev[1], pick, path)
-    return _stack(images, times, indices)
+            if cache is None or cache.index != pick:
+                cache = Frame(to_rgb(prev[0], path), prev[1], pick)
+                shape = _same_size(shape, cache, path)
+            yield cache
 
 
-def _append(
-    images: list[np.ndarray],
-    times: list[float],
-    indices: list[int],
-    rgb: np.ndarray,
-    t: float,
-    index: int,
-    path: Path,
-) -> None:
-    if images and rgb.shape != images[0].shape:
+def _same_size(shape: tuple[int, ...] | None, frame: Frame, path: Path) -> tuple[int, ...]:
+    got = frame.image.shape
+    if shape is not None and got != shape:
         raise DecodeError(
-            f"the frame size of '{path}' changes from {images[0].shape[1]}x{images[0].shape[0]} "
-            f"to {rgb.shape[1]}x{rgb.shape[0]} at frame {index}; emofeat needs one size per clip"
+            f"the frame size of '{path}' changes from {shape[1]}x{shape[0]} "
+            f"to {got[1]}x{got[0]} at frame {frame.index}; emofeat needs one size per clip"
         )
-    images.append(rgb)
-    times.append(t)
-    indices.append(index)
+    return got
 
 
-def _stack(images: list[np.ndarray], times: list[float], indices: list[int]) -> Frames:
-    return Frames(
-        images=np.stack(images).astype(np.uint8, copy=False),
-        times=np.asarray(times, dtype=np.float64),
-        indices=np.asarray(indices, dtype=np.int64),
-    )
-
-
-def _read_sequence(folder: Path, config: VideoConfig) -> Frames:
+def _sequence(folder: Path, config: VideoConfig, max_pixels: int) -> Iterator[Frame]:
     files = list_sequence(folder)
     times = np.arange(len(files), dtype=np.float64) / config.sequence_fps
-    return _assemble(select_indices(times, config), times, lambda i: read_image(files[i]), files)
-
-
-def _assemble(
-    picks: np.ndarray, times: np.ndarray, load: Callable[[int], np.ndarray], sources: list[Path]
-) -> Frames:
-    """Frames from known picks, loading each picked picture once."""
-    loaded: dict[int, np.ndarray] = {}
-    images: list[np.ndarray] = []
-    out_times: list[float] = []
-    out_indices: list[int] = []
-    for pick in picks.tolist():
-        if pick not in loaded:
-            loaded[pick] = load(pick)
-        _append(images, out_times, out_indices, loaded[pick], float(times[pick]), pick, sources[pick])
-    return _stack(images, out_times, out_indices)
+    shape: tuple[int, ...] | None = None
+    cache: Frame | None = None
+    for pick in select_indices(times, config).tolist():
+        if cache is None or cache.index != pick:
+            _check_picture(files[pick], max_pixels)
+            cache = Frame(read_image(files[pick]), float(times[pick]), pick)
+            shape = _same_size(shape, cache, files[pick])
+        yield cache

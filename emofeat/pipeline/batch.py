@@ -18,7 +18,8 @@ import numpy as np
 from emofeat.config import FaceConfig, FeatureConfig
 from emofeat.errors import EmofeatError, FaceModelError
 from emofeat.faces import FaceDetector, load_detector
-from emofeat.pipeline.clip import PER_CLIP_KEYS, process_clip
+from emofeat.media import DEFAULT_MAX_PIXELS
+from emofeat.pipeline.clip import PER_CLIP_KEYS, internal_error, process_clip
 from emofeat.pipeline.labels import track_arrays, track_classes
 from emofeat.pipeline.plan import PlannedClip
 from emofeat.store import ClipArrays, write_part
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: A batch writes its good clips as soon as they hold this many bytes, so a batch of long
 #: clips (``sampling = "all"``) never keeps more than about this much in memory.
-MAX_PART_BYTES = 512 * 1024 * 1024
+MAX_PART_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class BatchJob:
     clips: tuple[PlannedClip, ...]
     session: Any  # an icechunk ForkSession (or Session) to write the part into
     weights_sha256: str = ""  # the face model digest the feature version was computed with
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger frames are refused (a runtime limit, not hashed)
+    run_id: str = ""  # the run that writes these clips (recorded in each ledger row)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ def detector_for(config: FaceConfig) -> FaceDetector:
 
 def run_batch(job: BatchJob) -> BatchResult:
     """Process every clip of ``job``; failures become rows, never exceptions.
+
+    Any exception raised for one clip, expected or not, becomes that clip's failure row
+    (an unexpected one as ``internal_error`` with its type and a short trace) and the batch
+    goes on with the next clip.
 
     Raises
     ------
@@ -82,67 +89,129 @@ def run_batch(job: BatchJob) -> BatchResult:
             "clip_id": planned.record.clip_id,
             "source_sha256": planned.sha256,
             "labels_sha256": planned.labels_sha256,
+            "run": job.run_id,
         }
         rows.append(row)
         if planned.read_error is not None:
             row |= {
                 "status": "failed",
                 "stage": "plan",
-                "error_kind": "unreadable",
+                "error_kind": "io_error",
                 "error": planned.read_error,
             }
             continue
         path = Path(job.root) / planned.record.source
+        pending.begin(row)
         try:
-            features = process_clip(path, job.config, detector)
+            features = process_clip(path, job.config, detector, pending.segment, job.max_pixels)
             labels = track_arrays(planned.record.tracks, path, job.config.video.sequence_fps)
-        except EmofeatError as exc:
-            log.warning("%s failed at %s (%s): %s", planned.record.clip_id, exc.stage, exc.kind, exc.message)
-            row |= {"status": "failed", "stage": exc.stage, "error_kind": exc.kind, "error": exc.message}
+        except Exception as exc:
+            error = exc if isinstance(exc, EmofeatError) else internal_error(exc, "pipeline")
+            if not isinstance(exc, EmofeatError):
+                log.error("%s: unexpected %s", planned.record.clip_id, error.message)
+            log.warning(
+                "%s failed at %s (%s): %s", planned.record.clip_id, error.stage, error.kind, error.message
+            )
+            pending.abort()
+            row |= {
+                "status": "failed",
+                "stage": error.stage,
+                "error_kind": error.kind,
+                "error": error.message,
+            }
             continue
         row |= {
             "status": "ok",
             "duration": features.duration,
             "frames": features.frames,
             "face_ratio": features.face_ratio,
+            "audio_start": features.audio_start,
+            "video_start": features.video_start,
         }
-        pending.add(ClipArrays(planned.record.clip_id, features.arrays | labels, PER_CLIP_KEYS), row, planned)
-        if pending.nbytes >= MAX_PART_BYTES:
-            pending.flush()
+        pending.finish(features.arrays | labels, planned)
     pending.flush()
+    for row in rows:
+        parts = row.pop("_parts", None)
+        if row["status"] == "ok":
+            row["part"] = " ".join(parts or [])
     return BatchResult(job.session, tuple(rows))
 
 
 class _Part:
-    """The good clips of a batch waiting to be written as one part (flushed early when big)."""
+    """The clips of a batch waiting to be written as one part.
+
+    A part is written as soon as it holds :data:`MAX_PART_BYTES`, even in the middle of a
+    clip: a long clip's face segments then continue in the next part (its ledger row lists
+    every part it is in), so neither memory nor any part grows with the clip's length.
+    """
 
     def __init__(self, job: BatchJob):
         self.job = job
-        self.clips: list[ClipArrays] = []
-        self.rows: list[dict[str, Any]] = []
+        self.entries: list[tuple[dict[str, Any], dict[str, list[np.ndarray]], bool]] = []
         self.classes: dict[str, list[str]] = {}
         self.nbytes = 0
+        self.current: dict[str, Any] | None = None  # the ledger row of the clip in progress
 
-    def add(self, clip: ClipArrays, row: dict[str, Any], planned: PlannedClip) -> None:
-        row["row"] = len(self.clips)
-        self.clips.append(clip)
-        self.rows.append(row)
+    def begin(self, row: dict[str, Any]) -> None:
+        self.current = row
+        row["_parts"] = []
+
+    def _entry(self) -> dict[str, list[np.ndarray]]:
+        if self.current is None:  # pragma: no cover - begin() comes first
+            raise RuntimeError("no clip in progress")
+        if not self.entries or self.entries[-1][0] is not self.current:
+            self.entries.append((self.current, {}, False))
+        return self.entries[-1][1]
+
+    def _add(self, arrays: dict[str, np.ndarray]) -> None:
+        entry = self._entry()
+        for key, value in arrays.items():
+            entry.setdefault(key, []).append(value)
+            self.nbytes += int(np.asarray(value).nbytes)
+
+    def segment(self, arrays: dict[str, np.ndarray]) -> None:
+        """A segment of the current clip's face series."""
+        self._add(arrays)
+        if self.nbytes >= MAX_PART_BYTES:
+            self.flush()
+
+    def abort(self) -> None:
+        """The current clip failed: drop what is not written yet.
+
+        Segments already written with an earlier part stay there, unreferenced (no ledger
+        row points at them).
+        """
+        if self.entries and self.entries[-1][0] is self.current:
+            self.entries.pop()
+        if self.current is not None:
+            self.current.pop("_parts", None)
+        self.current = None
+
+    def finish(self, arrays: dict[str, np.ndarray], planned: PlannedClip) -> None:
+        """The current clip's other arrays: it is complete."""
+        self._add(arrays)
+        row, entry, _ = self.entries[-1]
+        self.entries[-1] = (row, entry, True)
         self.classes |= track_classes(planned.record.tracks)
-        self.nbytes += sum(np.asarray(a).nbytes for a in clip.arrays.values())
+        self.current = None
+        if self.nbytes >= MAX_PART_BYTES:
+            self.flush()
 
     def flush(self) -> None:
-        if not self.clips:
+        if not self.entries:
             return
-        part = part_id([c.clip_id for c in self.clips], [r["source_sha256"] for r in self.rows])
+        clips = [
+            ClipArrays(row["clip_id"], arrays, PER_CLIP_KEYS, complete)
+            for row, arrays, complete in self.entries
+        ]
+        keys = [f"{row['clip_id']}#{len(row['_parts'])}" for row, _a, _c in self.entries]
+        part = part_id(keys, [row["source_sha256"] for row, _a, _c in self.entries])
         job = self.job
         write_part(
-            job.session.store,
-            job.corpus,
-            job.feature_version,
-            part,
-            self.clips,
-            {"label_classes": self.classes},
+            job.session.store, job.corpus, job.feature_version, part, clips, {"label_classes": self.classes}
         )
-        for row in self.rows:
-            row["part"] = part
-        self.clips, self.rows, self.classes, self.nbytes = [], [], {}, 0
+        for index, (row, _arrays, _complete) in enumerate(self.entries):
+            if not row["_parts"]:
+                row["row"] = index
+            row["_parts"].append(part)
+        self.entries, self.classes, self.nbytes = [], {}, 0  # a clip in progress goes on in the next part

@@ -1,14 +1,30 @@
-"""Per-clip work: decode, faces, audio features, tags, validation.
+"""Per-clip work: decode, faces, audio features, tags, validation, streamed.
 
 :func:`process_clip` turns one media file into the arrays the store keeps for it, or raises
 an :class:`~emofeat.errors.EmofeatError` whose ``stage`` and ``kind`` say where and why it
 failed. It has no Prefect, store or corpus knowledge, so tests and notebooks call it as is.
+
+Memory does not grow with the clip: frames flow decode -> detect -> align -> crop one at a
+time (decoding runs on its own thread, one frame ahead of detection, and the audio features
+on a third), no full-resolution frame outlives its crop, and with a ``sink`` the face series
+leave in segments of :data:`SEGMENT_FRAMES` frames as they are made. What stays in memory
+for the whole clip is small: the audio features, and the frame times and face-present flags
+the validation gates need (9 bytes a frame).
+
+Every time series is on one clock, the clip's: 0 at the earliest stream start of the file
+(see :attr:`emofeat.media.MediaInfo.origin`), so a face and a sound that are simultaneous
+in the file have the same time in the store, whatever each stream's start offset.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -18,8 +34,8 @@ import numpy as np
 from emofeat.audio import EGEMAPS_FUNCTIONAL_NAMES, EGEMAPS_LLD_NAMES, Series, egemaps, energy, logmel, mfcc
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError, NoMediaStreamError
-from emofeat.faces import FaceDetector, FaceTrack, track_faces
-from emofeat.media import MediaInfo, load_audio, probe, read_frames
+from emofeat.faces import FaceDetector, FaceFrame, FaceTracker, stack_track
+from emofeat.media import DEFAULT_MAX_PIXELS, Frame, MediaInfo, iter_frames, load_audio, probe
 from emofeat.pipeline.validate import validate
 
 P = ParamSpec("P")
@@ -28,23 +44,59 @@ log = logging.getLogger(__name__)
 
 #: Arrays stored once per clip (all others are time series with time on axis 0).
 PER_CLIP_KEYS = frozenset({"egemaps"})
+#: The face series, streamed in segments.
+FACE_KEYS = ("face", "face_present", "face_score", "face_bbox", "face_landmarks", "face_times")
+#: Frames per streamed segment of face series (about 9.6 MB of 112x112 crops).
+SEGMENT_FRAMES = 256
+#: Decoded frames that may wait for the detector.
+_QUEUE_FRAMES = 4
+
+Sink = Callable[[dict[str, np.ndarray]], None]
 
 
 @dataclass(frozen=True)
 class ClipFeatures:
-    """What one clip yields: its arrays plus a few facts for the ledger."""
+    """What one clip yields: its arrays plus a few facts for the ledger.
+
+    With a sink, ``arrays`` holds everything but the face series (the sink received those);
+    without one, it holds them too. ``audio_start`` and ``video_start`` place each stream's
+    first sample / frame on the clip's clock (None for a missing stream).
+    """
 
     arrays: dict[str, np.ndarray]
     duration: float | None
     frames: int
     face_ratio: float | None
+    audio_start: float | None = None
+    video_start: float | None = None
 
 
-def process_clip(path: Path, config: FeatureConfig, detector: FaceDetector) -> ClipFeatures:
+def process_clip(
+    path: Path,
+    config: FeatureConfig,
+    detector: FaceDetector,
+    sink: Sink | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ClipFeatures:
     """Compute every feature of the clip at ``path``.
 
     A clip with no audio stream gets empty audio series and NaN eGeMAPS functionals; a clip
     with no video stream gets empty face series. Neither is an error.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A media file, still image or image-sequence folder.
+    config : FeatureConfig
+        What to compute.
+    detector : FaceDetector
+        The face detector (one per process; not thread-safe across clips).
+    sink : callable, optional
+        Receives the face series (the :data:`FACE_KEYS`) in consecutive segments of at most
+        :data:`SEGMENT_FRAMES` frames, as they are made. Without it they are collected and
+        returned in ``arrays`` (memory then grows with the clip).
+    max_pixels : int
+        Frames larger than this are refused before decoding (kind ``too_large``).
 
     Raises
     ------
@@ -55,77 +107,170 @@ def process_clip(path: Path, config: FeatureConfig, detector: FaceDetector) -> C
     info = _stage("probe", probe, path)
     if not (info.has_audio or info.has_video):
         raise NoMediaStreamError(f"{path.name}: no audio or video stream", stage="probe")
+    collected: list[dict[str, np.ndarray]] = []
+    out: Sink = sink if sink is not None else collected.append
     arrays: dict[str, np.ndarray] = {}
-    track = _faces(path, info, config, detector, arrays)
-    samples = _audio(path, info, config, arrays)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="emofeat-audio") as pool:
+        audio = pool.submit(_audio, path, info, config) if info.has_audio else None
+        try:
+            times, present = _faces(path, info, config, detector, out, max_pixels)
+        finally:
+            samples = _audio_result(audio, config, arrays)
+    if sink is None:
+        arrays |= _concat(collected, config.faces.crop_size)
     features = ClipFeatures(
         arrays=arrays,
         duration=info.duration,
-        frames=len(arrays["face_times"]),
-        face_ratio=float(track.present.mean()) if track is not None and len(track.present) else None,
+        frames=len(times),
+        face_ratio=float(present.mean()) if len(present) else None,
+        audio_start=info.audio_start,
+        video_start=info.video_start,
     )
-    _stage("validate", validate, features, info, samples, config)
+    gates = dict(arrays, face_times=times, face_present=present)
+    _stage("validate", validate, gates, info, samples, config)
     return features
 
 
-def _faces(
-    path: Path, info: MediaInfo, config: FeatureConfig, detector: FaceDetector, out: dict[str, np.ndarray]
-) -> FaceTrack | None:
-    size = config.faces.crop_size
-    frames = _stage("decode", read_frames, path, config.video) if info.has_video else None
-    if frames is None:
-        out.update(
-            face=np.zeros((0, size, size, 3), np.uint8),
-            face_present=np.zeros(0, np.uint8),
-            face_score=np.zeros(0, np.float32),
-            face_bbox=np.zeros((0, 4), np.float32),
-            face_landmarks=np.zeros((0, 5, 2), np.float32),
-            face_times=np.zeros(0, np.float64),
-        )
-        return None
-    track = _stage("faces", track_faces, frames.images, detector, config.faces)
-    out.update(
-        face=track.crops,
-        face_present=track.present,
-        face_score=track.scores,
-        face_bbox=track.boxes,
-        face_landmarks=track.landmarks,
-        face_times=frames.times.astype(np.float64),
-    )
-    return track
-
-
-def _audio(
-    path: Path, info: MediaInfo, config: FeatureConfig, out: dict[str, np.ndarray]
+def _audio_result(
+    audio: Future[tuple[dict[str, Series], np.ndarray, np.ndarray]] | None,
+    config: FeatureConfig,
+    out: dict[str, np.ndarray],
 ) -> np.ndarray | None:
+    """Store the audio thread's series in ``out``; return the samples (None without audio)."""
     cfg = config.audio
-    audio = _stage("decode", load_audio, path, cfg.sample_rate) if info.has_audio else None
     if audio is None:
-        empty = Series(np.zeros((0,), np.float32), np.zeros(0, np.float64))
         series = {
             "mfcc": _empty(cfg.n_mfcc),
             "logmel": _empty(cfg.n_mels, 3),
             "egemaps_lld": _empty(len(EGEMAPS_LLD_NAMES)),
-            "energy": empty,
+            "energy": _empty(),
         }
         functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
+        samples = None
     else:
-        y = audio.samples
-        series = {
-            "mfcc": _stage("features", mfcc, y, cfg),
-            "logmel": _stage("features", logmel, y, cfg),
-            "energy": _stage("features", energy, y, cfg),
-        }
-        if cfg.egemaps:
-            series["egemaps_lld"], functionals = _stage("features", egemaps, y, cfg)
-        else:
-            series["egemaps_lld"] = _empty(len(EGEMAPS_LLD_NAMES))
-            functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
+        series, functionals, samples = audio.result()
     for key, s in series.items():
         out[key] = s.values
         out[f"{key}_times"] = s.times.astype(np.float64)
     out["egemaps"] = functionals
-    return None if audio is None else audio.samples
+    return samples
+
+
+def _audio(
+    path: Path, info: MediaInfo, config: FeatureConfig
+) -> tuple[dict[str, Series], np.ndarray, np.ndarray]:
+    cfg = config.audio
+    audio = _stage("decode", load_audio, path, cfg.sample_rate, info.origin)
+    if audio is None:  # pragma: no cover - probe said there is an audio stream
+        raise NoMediaStreamError(f"{path.name}: the audio stream vanished", stage="decode")
+    y = audio.samples
+    series = {
+        "mfcc": _stage("features", mfcc, y, cfg),
+        "logmel": _stage("features", logmel, y, cfg),
+        "energy": _stage("features", energy, y, cfg),
+    }
+    if cfg.egemaps:
+        series["egemaps_lld"], functionals = _stage("features", egemaps, y, cfg)
+    else:
+        series["egemaps_lld"] = _empty(len(EGEMAPS_LLD_NAMES))
+        functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
+    # Audio features are timed from sample 0; put them on the clip's clock.
+    shifted = {k: Series(s.values, s.times + audio.start) for k, s in series.items()}
+    return shifted, functionals, y
+
+
+def _faces(
+    path: Path, info: MediaInfo, config: FeatureConfig, detector: FaceDetector, sink: Sink, max_pixels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Track the faces of every kept frame, sending segments to ``sink``; return the frame
+    times and face-present flags of the whole clip."""
+    size = config.faces.crop_size
+    if not info.has_video:
+        sink(_segment([], [], size))
+        return np.zeros(0, np.float64), np.zeros(0, np.uint8)
+    tracker = _stage("faces", FaceTracker, detector, config.faces)
+    times: list[float] = []
+    present: list[int] = []
+    pending: list[FaceFrame] = []
+    pending_times: list[float] = []
+    last: tuple[int, FaceFrame] | None = None
+    sent = False
+    with closing(_decoded(path, info, config, max_pixels)) as decoded:
+        for frame in decoded:
+            if last is not None and last[0] == frame.index:
+                tracked = last[1]  # the plan repeats a frame: detect it once
+            else:
+                tracked = _stage("faces", tracker.push, frame.image)
+                last = (frame.index, tracked)
+            pending.append(tracked)
+            pending_times.append(frame.time)
+            times.append(frame.time)
+            present.append(tracked.present)
+            if len(pending) >= SEGMENT_FRAMES:
+                sink(_segment(pending, pending_times, size))
+                pending, pending_times, sent = [], [], True
+    if pending or not sent:
+        sink(_segment(pending, pending_times, size))
+    return np.asarray(times, np.float64), np.asarray(present, np.uint8)
+
+
+def _decoded(path: Path, info: MediaInfo, config: FeatureConfig, max_pixels: int) -> Generator[Frame]:
+    """The kept frames, decoded on a helper thread one queue ahead of the caller."""
+    frames: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=_QUEUE_FRAMES)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in iter_frames(path, config.video, info.origin, max_pixels):
+                while not stop.is_set():
+                    try:
+                        frames.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            frames.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            frames.put(exc)
+
+    thread = threading.Thread(target=produce, name="emofeat-decode", daemon=True)
+    thread.start()
+    try:
+        while (item := frames.get()) is not None:
+            if isinstance(item, BaseException):
+                _stage("decode", _raise, item)
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                frames.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        thread.join()
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _segment(frames: list[FaceFrame], times: list[float], size: int) -> dict[str, np.ndarray]:
+    track = stack_track(frames, size)
+    return {
+        "face": track.crops,
+        "face_present": track.present,
+        "face_score": track.scores,
+        "face_bbox": track.boxes,
+        "face_landmarks": track.landmarks,
+        "face_times": np.asarray(times, np.float64),
+    }
+
+
+def _concat(segments: list[dict[str, np.ndarray]], size: int) -> dict[str, np.ndarray]:
+    if not segments:
+        return _segment([], [], size)
+    return {k: np.concatenate([s[k] for s in segments], axis=0) for k in FACE_KEYS}
 
 
 def _empty(*trailing: int) -> Series:
@@ -136,8 +281,8 @@ def _stage(stage: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) ->
     """Run one step, tagging its error with the stage it happened in.
 
     An exception that is not an :class:`EmofeatError` is a bug or a library failure we did
-    not anticipate; it is logged with its traceback and recorded for this clip as
-    ``internal_error`` rather than ending the whole run.
+    not anticipate; it is recorded for this clip as ``internal_error`` (with its type and a
+    short trace) rather than ending the whole run.
     """
     try:
         return fn(*args, **kwargs)
@@ -146,4 +291,11 @@ def _stage(stage: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) ->
         raise
     except Exception as exc:
         log.exception("unexpected error at stage %s", stage)
-        raise EmofeatError(f"{type(exc).__name__}: {exc}", kind="internal_error", stage=stage) from exc
+        raise internal_error(exc, stage) from exc
+
+
+def internal_error(exc: BaseException, stage: str) -> EmofeatError:
+    """An ``internal_error`` naming the exception's type, message and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return EmofeatError(f"{type(exc).__name__}: {exc} (at {where})", kind="internal_error", stage=stage)

@@ -1,7 +1,7 @@
 """The ingestion driver: manifest, plan, batches, checkpoint commits, summary.
 
 :func:`ingest` is the one implementation of a run. Where batches execute is pluggable
-(``map_batches``): a local thread pool by default, Prefect tasks in ``flows/``, or a Dask
+(``map_batches``): a local thread pool by default, Prefect tasks (``emofeat.orchestration``), or a Dask
 cluster through Prefect's Dask task runner. Every ``checkpoint_every`` batches the forked
 sessions are merged and committed, so an interrupted run loses at most that much work and a
 re-run skips what is already stored.
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,12 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
-from emofeat.corpora import CorpusAdapter, Manifest, get_adapter
-from emofeat.corpora.folds import assign_folds
+from emofeat.corpora import CorpusAdapter, Manifest, SkippedFile, get_adapter
+from emofeat.corpora.folds import FOLD_SCHEME, assign_folds, fold_balance
 from emofeat.corpora.rows import clip_row
 from emofeat.options import RunOptions
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
+from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
 from emofeat.provenance import environment
 from emofeat.store import BRANCH, commit, open_repo, read_ledger, read_root, record
 
@@ -35,6 +37,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MapBatches = Callable[[list[BatchJob]], Iterable[BatchResult]]
+
+#: Ignored files listed by name per reason in a summary (corpora ignore up to millions).
+IGNORED_EXAMPLES = 3
+
+
+def summarise_ignored(skipped: Iterable[SkippedFile], examples: int = IGNORED_EXAMPLES) -> dict[str, Any]:
+    """Ignored files as counts per reason, each with its first ``examples`` sources:
+    ``{"count": n, "by_reason": {reason: {"count": k, "examples": [source, ...]}}}``."""
+    by_reason: dict[str, dict[str, Any]] = {}
+    for item in skipped:
+        entry = by_reason.setdefault(item.reason, {"count": 0, "examples": []})
+        entry["count"] += 1
+        if len(entry["examples"]) < examples:
+            entry["examples"].append(item.source)
+    return {"count": sum(e["count"] for e in by_reason.values()), "by_reason": by_reason}
 
 
 @dataclass
@@ -46,10 +63,14 @@ class IngestSummary:
     feature_version: str
     snapshot: str
     clips: dict[str, int]
-    ignored: list[dict[str, str]] = field(default_factory=list)
+    ignored: dict[str, Any] = field(default_factory=lambda: summarise_ignored(()))
     failures: list[dict[str, Any]] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: The run's id, recorded in every ledger row it wrote and in its commits' metadata.
+    run: str = ""
+    #: Clips and subjects per fold (:func:`emofeat.corpora.folds.fold_balance`).
+    folds: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,10 +89,17 @@ class RunPlan:
 
 
 def plan_run(
-    corpus: str, source_dir: str | Path, config: FeatureConfig, options: RunOptions, repo: Repository | None
+    corpus: str,
+    source_dir: str | Path,
+    config: FeatureConfig,
+    options: RunOptions,
+    repo: Repository | None,
+    *,
+    progress: Progress = NO_PROGRESS,
 ) -> RunPlan:
     """Scan the corpus, fix the feature version and split its clips against the store's ledger
-    (``repo`` ``None``: no store yet, everything is to do). Writes nothing.
+    (``repo`` ``None``: no store yet, everything is to do). Writes nothing. ``progress`` sees
+    the ``"scan"`` and ``"hash"`` phases.
 
     Raises
     ------
@@ -81,25 +109,32 @@ def plan_run(
         When the face detector cannot be loaded.
     """
     adapter = get_adapter(corpus)
+    progress.phase(SCAN, None)
     manifest = adapter.scan(Path(source_dir))
     detector = detector_for(config.faces)
     weights = {detector.name: detector.weights_sha256}
     fv = feature_version_id(config, weights)
     tip = read_root(repo.readonly_session(branch=BRANCH).store) if repo is not None else None
     plan = make_plan(
-        manifest, read_ledger(tip, corpus, fv), retry_failed=options.retry_failed, workers=options.workers
+        manifest,
+        read_ledger(tip, corpus, fv),
+        retry_failed=options.retry_failed,
+        workers=options.workers,
+        progress=progress,
     )
     return RunPlan(adapter, manifest, weights, detector.weights_sha256, fv, plan)
 
 
 def map_threads(workers: int) -> MapBatches:
-    """Run batches on a local thread pool (decoders and ONNX Runtime release the GIL)."""
+    """Run batches on a local thread pool (decoders and ONNX Runtime release the GIL); each
+    result is yielded, in job order, as soon as it and those before it are done."""
 
-    def run(jobs: list[BatchJob]) -> list[BatchResult]:
+    def run(jobs: list[BatchJob]) -> Iterator[BatchResult]:
         if workers == 1 or len(jobs) == 1:
-            return [run_batch(j) for j in jobs]
+            yield from map(run_batch, jobs)
+            return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emofeat-batch") as pool:
-            return list(pool.map(run_batch, jobs))
+            yield from pool.map(run_batch, jobs)
 
     return run
 
@@ -111,11 +146,14 @@ def ingest(
     config: FeatureConfig | None = None,
     options: RunOptions | None = None,
     map_batches: MapBatches | None = None,
+    *,
+    progress: Progress = NO_PROGRESS,
 ) -> IngestSummary:
     """Ingest a corpus into the store at ``store`` (created if missing).
 
     Per-clip failures are recorded in the ledger and returned in the summary; they do not
-    stop the run.
+    stop the run. ``progress`` sees the ``"scan"``, ``"hash"`` and ``"ingest"`` phases (one
+    unit per clip, advanced as each batch's results arrive) and every checkpoint.
 
     Raises
     ------
@@ -131,7 +169,7 @@ def ingest(
     options = options or RunOptions()
     map_batches = map_batches or map_threads(options.workers)
     repo = open_repo(store, create=True)
-    run = plan_run(corpus, source_dir, config, options, repo)
+    run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
     adapter, manifest, weights, fv, plan = (
         run.adapter,
         run.manifest,
@@ -140,6 +178,8 @@ def ingest(
         run.plan,
     )
     fold_of = assign_folds(manifest.clips, options.folds)
+    balance = fold_balance(fold_of, manifest.clips, options.folds)
+    run_id = f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     version_attrs = {
         "feature_version": fv,
         "corpus": corpus,
@@ -164,13 +204,28 @@ def ingest(
         return row | {"source_sha256": planned.sha256, "meta": json.dumps(row["meta"], sort_keys=True)}
 
     pending_catalog = [catalog_row(p) for p in plan.done]
+    progress.phase(INGEST, len(plan.todo))
     for index, group in enumerate(groups or [[]], start=1):
         session = repo.writable_session(BRANCH)
         jobs = [
-            BatchJob(corpus, str(manifest.root), fv, config, b, session.fork(), run.weights_sha256)
+            BatchJob(
+                corpus,
+                str(manifest.root),
+                fv,
+                config,
+                b,
+                session.fork(),
+                run.weights_sha256,
+                max_pixels=int(options.max_megapixels * 1_000_000),
+                run_id=run_id,
+            )
             for b in group
         ]
-        results = list(map_batches(jobs)) if jobs else []
+        results: list[BatchResult] = []
+        for result in map_batches(jobs) if jobs else ():
+            results.append(result)
+            batch_failed = sum(row["status"] != "ok" for row in result.rows)
+            progress.advance(ok=len(result.rows) - batch_failed, failed=batch_failed)
         if results:
             session.merge(*[r.session for r in results])
         rows = [row for r in results for row in r.rows]
@@ -184,19 +239,23 @@ def ingest(
         metadata = _run_metadata(
             manifest, fv, config, weights, counts, index, max(len(groups), 1), options.folds
         )
+        metadata["emofeat"]["run"] = run_id
         snapshot = commit(
-            session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata
+            session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata, store=store
         )
         if snapshot is not None:
             commits.append(snapshot)
             log.info("committed %s (%s)", snapshot, json.dumps(counts))
+        progress.checkpoint(index, max(len(groups), 1), dict(counts))
     return IngestSummary(
         corpus=corpus,
         store=str(store),
         feature_version=fv,
         snapshot=repo.lookup_branch(BRANCH),
         clips=counts,
-        ignored=[{"source": s.source, "reason": s.reason} for s in manifest.skipped],
+        ignored=summarise_ignored(manifest.skipped),
+        run=run_id,
+        folds=dict(balance),
         failures=failures,
         commits=commits,
         seconds=round(time.perf_counter() - started, 3),
@@ -229,6 +288,7 @@ def _run_metadata(
             "counts": dict(counts),
             "ignored_files": len(manifest.skipped),
             "folds": folds,
+            "fold_scheme": FOLD_SCHEME,
             "checkpoint": checkpoint,
             "checkpoints": checkpoints,
             "final": checkpoint == checkpoints,

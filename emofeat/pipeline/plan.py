@@ -17,6 +17,7 @@ import pandas as pd
 
 from emofeat.corpora import ClipRecord, Manifest
 from emofeat.corpora.tracks import tracks_digest
+from emofeat.pipeline.progress import HASH, NO_PROGRESS, Progress
 
 _BLOCK = 1 << 20
 
@@ -67,11 +68,17 @@ def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
 
 
 def make_plan(
-    manifest: Manifest, ledger: pd.DataFrame, *, retry_failed: bool = False, workers: int = 1
+    manifest: Manifest,
+    ledger: pd.DataFrame,
+    *,
+    retry_failed: bool = False,
+    workers: int = 1,
+    progress: Progress = NO_PROGRESS,
 ) -> Plan:
     """Split the manifest's clips into todo and done against an existing ledger.
 
-    Sources are hashed on ``workers`` threads (hashlib releases the GIL on large reads).
+    Sources are hashed on ``workers`` threads (hashlib releases the GIL on large reads);
+    ``progress`` sees the ``"hash"`` phase, one unit per clip (failed: source unreadable).
     """
     known = {
         row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status)
@@ -80,7 +87,12 @@ def make_plan(
     todo: list[PlannedClip] = []
     done: list[PlannedClip] = []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="emofeat-hash") as pool:
-        digested = list(pool.map(lambda r: digest_clip(manifest, r), manifest.clips))
+        progress.phase(HASH, len(manifest.clips))
+        digested: list[PlannedClip] = []
+        for planned in pool.map(lambda r: digest_clip(manifest, r), manifest.clips):
+            digested.append(planned)
+            unreadable = planned.read_error is not None
+            progress.advance(ok=0 if unreadable else 1, failed=1 if unreadable else 0)
     for record, planned in zip(manifest.clips, digested, strict=True):
         previous = known.get(record.clip_id)
         unchanged = (

@@ -175,20 +175,27 @@ class FeatureStore:
         NotFoundError
             When the clip is unknown, or it failed (or was not processed) in that version.
         """
-        part, i = self._part_of(clip_id, feature_version)
-        per_clip_attr = part.attrs.get("per_clip", [])
-        per_clip = {str(k) for k in per_clip_attr} if isinstance(per_clip_attr, list) else set()
+        pieces = self._pieces_of(clip_id, feature_version)
         out: dict[str, np.ndarray] = {}
-        for key in sorted(part.array_keys()):
-            if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
-                continue
-            start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
-            value = read_array(part, key, slice(int(start), int(stop)))
-            out[key] = value[0] if key in per_clip else value
-        return out
+        per_clip: set[str] = set()
+        for part, i in pieces:
+            per_clip_attr = part.attrs.get("per_clip", [])
+            if isinstance(per_clip_attr, list):
+                per_clip |= {str(k) for k in per_clip_attr}
+            for key in sorted(part.array_keys()):
+                if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
+                    continue
+                start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
+                value = read_array(part, key, slice(int(start), int(stop)))
+                out[key] = np.concatenate([out[key], value], axis=0) if key in out else value
+        return {k: (v[0] if k in per_clip else v) for k, v in out.items()}
 
-    def _part_of(self, clip_id: str, feature_version: str | None) -> tuple[zarr.Group, int]:
-        """The part group holding a clip's arrays, and the clip's row in it."""
+    def _pieces_of(self, clip_id: str, feature_version: str | None) -> list[tuple[zarr.Group, int]]:
+        """The part groups holding a clip's arrays, in order, with the clip's row in each.
+
+        A long clip is stored across consecutive parts: its first piece at the ledger's
+        ``row`` of the first part, every later piece at row 0 of the next.
+        """
         try:
             corpus = layout.corpus_of(clip_id)
         except ValueError as exc:
@@ -203,10 +210,13 @@ class FeatureStore:
                 f"clip {clip_id!r} failed in {fv} at stage {row['stage']} "
                 f"({row['error_kind']}): {row['error']}"
             )
-        part = existing_group(self._root, layout.part_path(corpus, fv, row["part"]))
-        if part is None:
-            raise NotFoundError(f"part {row['part']} of clip {clip_id!r} is missing from the store")
-        return part, int(row["row"])
+        out: list[tuple[zarr.Group, int]] = []
+        for k, name in enumerate(str(row["part"]).split()):
+            part = existing_group(self._root, layout.part_path(corpus, fv, name))
+            if part is None:
+                raise NotFoundError(f"part {name} of clip {clip_id!r} is missing from the store")
+            out.append((part, int(row["row"]) if k == 0 else 0))
+        return out
 
     def label_classes(self, clip_id: str, feature_version: str | None = None) -> dict[str, list[str]]:
         """Class names of the clip's categorical label tracks (``label.<name>`` values index them).
@@ -216,7 +226,7 @@ class FeatureStore:
         NotFoundError
             As :meth:`read`.
         """
-        part = self._part_of(clip_id, feature_version)[0]
+        part = self._pieces_of(clip_id, feature_version)[-1][0]  # labels come with the last piece
         classes = part.attrs.get("label_classes", {})
         if not isinstance(classes, dict):
             return {}

@@ -9,7 +9,9 @@ checkpoint with the run's provenance in the commit metadata.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import icechunk
@@ -19,7 +21,8 @@ import zarr.errors
 
 from emofeat.errors import StoreError
 from emofeat.store import layout
-from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table, tables_equal, upsert, write_table
+from emofeat.store.repo import LOCK_TIMEOUT_S, commit_lock
+from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table, update_table
 
 _TARGET_CHUNK_BYTES = 1 << 20
 #: Keys with this prefix may be missing for some clips of a part (time-varying labels).
@@ -28,15 +31,22 @@ OPTIONAL_PREFIX = "label."
 
 @dataclass(frozen=True)
 class ClipArrays:
-    """The arrays of one clip, ready to store.
+    """The arrays of one clip (or one piece of a long clip), ready to store.
 
-    Every key of a part must be present for every clip of that part. Keys in ``per_clip``
-    hold one value per clip (shape ``(...)``); all others are series with time on axis 0.
+    A value is an array, or a list of arrays that are consecutive pieces of one series
+    (written one after the other, never concatenated in memory). Keys in ``per_clip`` hold
+    one value per clip (shape ``(...)``); all others are series with time on axis 0.
+
+    ``complete`` rows are whole clips, or the last piece of a clip stored across several
+    parts: all complete rows of a part must have the same keys. An incomplete row (an
+    earlier piece of a long clip) holds only the series it has; the others, and its per-clip
+    values, are stored empty for it.
     """
 
     clip_id: str
-    arrays: Mapping[str, np.ndarray]
+    arrays: Mapping[str, np.ndarray | list[np.ndarray]]
     per_clip: frozenset[str] = field(default_factory=frozenset)
+    complete: bool = True
 
 
 def open_group(store: Any, path: str | None = None) -> zarr.Group:
@@ -64,54 +74,76 @@ def write_part(
     """Write one part (a batch of clips) into ``store`` (usually a forked session's store).
 
     Series whose key starts with :data:`OPTIONAL_PREFIX` (time-varying labels) may be
-    missing for some clips; they are stored empty for those.
+    missing for some clips, and incomplete rows (see :class:`ClipArrays`) may miss any key;
+    they are stored empty for those. A per-clip value is stored as a series of length 1
+    (length 0 where missing), so a clip stored in pieces reads back by concatenation.
 
     Raises
     ------
     StoreError
-        When the clips disagree on their required keys, trailing shapes or dtypes.
+        When the complete clips disagree on their required keys, or any two clips on a
+        key's trailing shape or dtype.
     """
     if not clips:
         return
-    per_clip = clips[0].per_clip
-    required = sorted(k for k in clips[0].arrays if not k.startswith(OPTIONAL_PREFIX))
-    optional = sorted({k for c in clips for k in c.arrays if k.startswith(OPTIONAL_PREFIX)})
-    group = open_group(store, layout.part_path(corpus, feature_version, part))
-    ids = np.array([c.clip_id for c in clips], dtype=object)
-    group.create_array("clip_id", shape=ids.shape, dtype=str, chunks=(len(ids),), overwrite=True)[:] = ids
-    for clip in clips:
+    per_clip = frozenset().union(*(c.per_clip for c in clips))
+    complete = [c for c in clips if c.complete]
+    required = sorted(k for k in complete[0].arrays if not k.startswith(OPTIONAL_PREFIX)) if complete else []
+    for clip in complete:
         keys = sorted(k for k in clip.arrays if not k.startswith(OPTIONAL_PREFIX))
         if keys != required:
             raise StoreError(f"clip {clip.clip_id} has keys {keys}, expected {required}")
-    for key in required:
-        _write_ragged(group, key, [_piece(c.arrays[key], key in per_clip) for c in clips])
-    for key in optional:
-        template = next(np.asarray(c.arrays[key]) for c in clips if key in c.arrays)
+    group = open_group(store, layout.part_path(corpus, feature_version, part))
+    ids = np.array([c.clip_id for c in clips], dtype=object)
+    group.create_array("clip_id", shape=ids.shape, dtype=str, chunks=(len(ids),), overwrite=True)[:] = ids
+    keys = sorted({k for c in clips for k in c.arrays})
+    for key in keys:
+        rows = [_pieces(c.arrays.get(key), key in per_clip) for c in clips]
+        template = next(p for r in rows for p in r)
         empty = np.zeros((0, *template.shape[1:]), template.dtype)
-        _write_ragged(group, key, [np.asarray(c.arrays.get(key, empty)) for c in clips])
+        _write_ragged(group, key, [r or [empty] for r in rows])
     group.attrs.update({"per_clip": sorted(per_clip), "clips": len(clips), **dict(attrs or {})})
 
 
-def _piece(value: np.ndarray, per_clip: bool) -> np.ndarray:
-    value = np.asarray(value)
-    return value[np.newaxis] if per_clip else value
+def _pieces(value: np.ndarray | list[np.ndarray] | None, per_clip: bool) -> list[np.ndarray]:
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [np.asarray(v)[np.newaxis] if per_clip else np.asarray(v) for v in values]
 
 
-def _write_ragged(group: zarr.Group, key: str, pieces: list[np.ndarray]) -> None:
+def _write_ragged(group: zarr.Group, key: str, rows: list[list[np.ndarray]]) -> None:
+    pieces = [p for row in rows for p in row]
     trailing = {p.shape[1:] for p in pieces}
     dtypes = {p.dtype for p in pieces}
     if len(trailing) != 1 or len(dtypes) != 1:
         raise StoreError(f"feature {key!r}: clips disagree on shape {trailing} or dtype {dtypes}")
-    data = np.concatenate(pieces, axis=0)
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(p) for p in pieces])
-    row_bytes = max(1, int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize)
-    rows = int(min(max(_TARGET_CHUNK_BYTES // row_bytes, 1), 1 << 16))
+    shape_tail, dtype = trailing.pop(), dtypes.pop()
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([sum(len(p) for p in row) for row in rows])
+    row_bytes = max(1, int(np.prod(shape_tail, dtype=np.int64)) * dtype.itemsize)
+    chunk_rows = int(min(max(_TARGET_CHUNK_BYTES // row_bytes, 1), 1 << 16))
+    total = int(offsets[-1])
     arr = group.create_array(
-        key, shape=data.shape, dtype=data.dtype, chunks=(rows, *data.shape[1:]), overwrite=True
+        key, shape=(total, *shape_tail), dtype=dtype, chunks=(chunk_rows, *shape_tail), overwrite=True
     )
-    if data.size:
-        arr[:] = data
+    if total and len(pieces) == 1:
+        arr[:] = pieces[0]
+    elif total:
+        # Write in whole chunks where possible (a chunk written twice is stored twice).
+        buffer: list[np.ndarray] = []
+        buffered = 0
+        start = 0
+        for piece in pieces:
+            buffer.append(piece)
+            buffered += len(piece)
+            if buffered >= chunk_rows * 8:
+                block = np.concatenate(buffer, axis=0)
+                cut = (start + len(block)) // chunk_rows * chunk_rows - start
+                arr[start : start + cut] = block[:cut]
+                buffer, buffered, start = [block[cut:]], len(block) - cut, start + cut
+        if buffered:
+            arr[start:total] = np.concatenate(buffer, axis=0)
     group.create_array(key + layout.OFFSETS_SUFFIX, shape=offsets.shape, dtype="int64", overwrite=True)[:] = (
         offsets
     )
@@ -159,10 +191,18 @@ def record(
     catalog_rows: Sequence[Mapping[str, Any]],
     ledger_rows: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Upsert catalog and ledger rows and the feature version's attributes, only where changed."""
+    """Upsert catalog and ledger rows and the feature version's attributes, only where changed.
+
+    Costs what the rows change, not what the tables hold (see :func:`tables.update_table`).
+    The root group is never touched (it is made with the store, :func:`repo.open_repo`), so
+    runs on different corpora change disjoint nodes and their commits rebase onto each other.
+
+    Raises
+    ------
+    StoreError
+        When a stored table is inconsistent (kind ``store_corrupt``).
+    """
     root = open_group(session.store)
-    if "emofeat_store" not in root.attrs:
-        root.attrs["emofeat_store"] = layout.LAYOUT_VERSION
     if ledger_rows:  # a feature version exists once it has a ledger
         version = root.require_group(layout.version_path(corpus, feature_version))
         if "feature_version" not in version.attrs:
@@ -171,33 +211,51 @@ def record(
         (layout.corpus_path(corpus), layout.CATALOG, CATALOG_SCHEMA, catalog_rows),
         (layout.version_path(corpus, feature_version), layout.LEDGER, LEDGER_SCHEMA, ledger_rows),
     ):
-        if not rows:
-            continue
-        old = read_table(existing_group(root, f"{parent_path}/{name}"), schema)
-        new = upsert(old, rows, schema)
-        if not tables_equal(old, new):
-            write_table(root.require_group(parent_path), name, old, new, schema)
+        if rows:
+            update_table(root.require_group(parent_path), name, rows, schema)
 
 
-def commit(session: icechunk.Session, message: str, metadata: Mapping[str, Any]) -> str | None:
+def commit(
+    session: icechunk.Session,
+    message: str,
+    metadata: Mapping[str, Any],
+    *,
+    store: str | Path | None = None,
+    lock_timeout: float = LOCK_TIMEOUT_S,
+) -> str | None:
     """Commit the session if it changed anything; return the new snapshot id or ``None``.
+
+    With ``store`` (the store's path) the commit and its rebase hold the store's commit lock
+    (:func:`repo.commit_lock`): give it whenever another process or thread may commit to the
+    same store. A session based on an older snapshot is rebased onto the branch tip when the
+    two touch different nodes and chunks (other corpora, other rows of a table).
 
     Raises
     ------
     StoreError
-        When the commit conflicts with another writer or the storage fails.
+        Kind ``commit_conflict`` when another writer changed the same tables or parts
+        meanwhile; ``store_locked`` when the lock stays held longer than ``lock_timeout``;
+        ``commit_failed`` when the storage fails.
     """
     if not session.has_uncommitted_changes:
         return None
-    try:
-        # Another writer may have committed meanwhile: rebase onto it when the changes touch
-        # different arrays (another corpus, other parts); give up on a real overlap.
-        return session.commit(message, metadata=dict(metadata), rebase_with=icechunk.ConflictDetector())
-    except (icechunk.ConflictError, icechunk.RebaseFailedError) as exc:
-        raise StoreError(
-            f"commit failed: another writer changed the same tables of this store meanwhile ({exc}); "
-            "run the same command again: work already committed is skipped",
-            kind="commit_conflict",
-        ) from exc
-    except icechunk.IcechunkError as exc:
-        raise StoreError(f"commit failed: {exc}", kind="commit_failed") from exc
+    with commit_lock(store, timeout=lock_timeout) if store is not None else nullcontext():
+        try:
+            return session.commit(message, metadata=dict(metadata), rebase_with=icechunk.ConflictDetector())
+        except icechunk.RebaseFailedError as exc:
+            paths = sorted({c.path for c in exc.conflicts})
+            shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+            raise StoreError(
+                f"commit failed: another run committed changes to the same data of this store "
+                f"meanwhile ({shown or exc}); run the same command again: work already committed "
+                "is skipped",
+                kind="commit_conflict",
+            ) from exc
+        except icechunk.ConflictError as exc:
+            raise StoreError(
+                f"commit failed: another writer committed meanwhile ({exc}); run the same command "
+                "again: work already committed is skipped",
+                kind="commit_conflict",
+            ) from exc
+        except icechunk.IcechunkError as exc:
+            raise StoreError(f"commit failed: {exc}", kind="commit_failed") from exc

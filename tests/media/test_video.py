@@ -187,8 +187,9 @@ def test_still_image_is_a_one_frame_video(tmp_path: Path, suffix: str, tolerance
     assert every.images.shape == (1, 48, 64, 3)
     assert every.times.tolist() == [0.0]
     assert np.abs(every.images[0].astype(int) - pattern).mean() <= tolerance
-    assert uniform.images.shape == (4, 48, 64, 3)
-    assert uniform.indices.tolist() == [0] * 4
+    # A still image is one frame whatever the plan: fixed-T padding is the loaders' job.
+    assert uniform.images.shape == (1, 48, 64, 3)
+    assert uniform.indices.tolist() == [0]
 
 
 def test_image_sequence_folder(tmp_path: Path) -> None:

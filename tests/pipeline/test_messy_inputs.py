@@ -108,4 +108,8 @@ def test_rerun_skips_failures_too_and_retry_reprocesses_them(messy: Messy) -> No
     assert again.commits == []
     retry = ingest("folder", messy.root, messy.store, config, RunOptions(workers=1, retry_failed=True))
     assert retry.clips == {"ok": 0, "failed": len(BROKEN), "skipped": len(GOOD)}
-    assert retry.commits == []  # the same failures again: nothing new to record
+    # The same failures again: only the rows' run changes (each row names the run that wrote it).
+    assert len(retry.commits) == 1
+    ledger = emofeat.open_store(messy.store)._ledger("folder", retry.feature_version)
+    assert set(ledger[ledger.status == "failed"]["run"]) == {retry.run}
+    assert retry.run not in set(ledger[ledger.status == "ok"]["run"])  # skipped clips keep their run

@@ -28,9 +28,11 @@ def test_every_clip_is_stored_with_labels_actor_and_sex(ravdess: Corpus, ravdess
     first = ravdess_ingested.first
     expected = 6 if (ravdess.root / CARPHONE).exists() else 5
     assert first.clips == {"ok": expected, "failed": 0, "skipped": 0}
-    assert first.ignored == [
-        {"source": "Actor_01/README.txt", "reason": "name is not MM-VV-EE-II-SS-RR-AA.mp4|wav"}
-    ]
+    reason = "name is not MM-VV-EE-II-SS-RR-AA.mp4|wav"
+    assert first.ignored == {
+        "count": 1,
+        "by_reason": {reason: {"count": 1, "examples": ["Actor_01/README.txt"]}},
+    }
     cat = emofeat.open_store(ravdess_ingested.store).catalog("ravdess").set_index("clip_id")
     assert (cat["status"] == "ok").all()
     assert set(cat["feature_version"]) == {first.feature_version}
@@ -116,7 +118,7 @@ def test_second_run_writes_nothing(ravdess_ingested: Ingested) -> None:
     assert second.snapshot == first.snapshot
     assert second.feature_version == first.feature_version
     history = emofeat.open_store(ravdess_ingested.store).history()
-    assert len(history) == len(first.commits) + 1  # + the repository's initial commit
+    assert len(history) == len(first.commits) + 2  # + icechunk's initial commit and the store's creation
 
 
 def test_every_commit_records_the_run(ravdess_ingested: Ingested) -> None:
