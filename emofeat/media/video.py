@@ -9,6 +9,7 @@ short clips and notebooks.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -142,6 +143,32 @@ def read_frames(path: str | Path, config: VideoConfig, origin: Fraction | None =
     )
 
 
+def check_frame_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse media whose frames exceed ``max_pixels``, reading headers only.
+
+    A still image's size comes from its header, a folder's from its first image, a video's
+    from its stream parameters. Call it before anything decodes a frame (even
+    :func:`emofeat.media.probe` decodes the first one).
+
+    Raises
+    ------
+    TooLargeError
+        When a frame is larger than ``max_pixels`` (kind ``too_large``).
+    MediaError
+        When the path is missing, empty or not media.
+    """
+    p = check_path(path)
+    if p.is_dir():
+        _check_picture(list_sequence(p)[0], max_pixels)
+    elif is_image_file(p):
+        _check_picture(p, max_pixels)
+    else:
+        with open_input(p) as container:
+            _audio, video = require_streams(container, p)
+            if video is not None:
+                _check_size(video.codec_context.width, video.codec_context.height, max_pixels, p)
+
+
 def _check_size(width: int, height: int, max_pixels: int, path: Path) -> None:
     if width * height > max_pixels:
         raise TooLargeError(
@@ -152,13 +179,36 @@ def _check_size(width: int, height: int, max_pixels: int, path: Path) -> None:
 
 
 def _check_picture(path: Path, max_pixels: int) -> None:
-    """Refuse a still image from its header alone (Pillow reads no pixel data here)."""
+    """Refuse a still image from its header alone."""
+    size = picture_size(path)
+    if size is not None:
+        _check_size(size[0], size[1], max_pixels, path)
+
+
+def picture_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` of a still image from its header (no pixel data is read); None
+    for a format Pillow does not know (FFmpeg then decodes it and reports any damage).
+
+    Pillow's own plug-ins parse the header; :func:`PIL.Image.open` is not used because its
+    decompression-bomb guard would refuse exactly the images whose size we want to report.
+    """
+    Image.init()
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return  # not a format Pillow knows: FFmpeg decodes it and reports any damage
-    _check_size(width, height, max_pixels, path)
+        with path.open("rb") as fh:
+            prefix = fh.read(16)
+            for factory, accept in Image.OPEN.values():
+                fh.seek(0)
+                if accept is not None and not accept(prefix):
+                    continue
+                try:
+                    image = factory(fh, str(path))
+                except (OSError, ValueError, SyntaxError, IndexError, TypeError, struct.error):
+                    continue
+                width, height = image.size
+                return int(width), int(height)
+    except OSError:
+        return None
+    return None
 
 
 def _select(

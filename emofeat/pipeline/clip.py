@@ -36,6 +36,7 @@ from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError, NoMediaStreamError
 from emofeat.faces import FaceDetector, FaceFrame, FaceTracker, stack_track
 from emofeat.media import DEFAULT_MAX_PIXELS, Frame, MediaInfo, iter_frames, load_audio, probe
+from emofeat.media.video import check_frame_size
 from emofeat.pipeline.validate import validate
 
 P = ParamSpec("P")
@@ -104,6 +105,7 @@ def process_clip(
         With ``stage`` and ``kind`` set, when any step fails (decode, faces, features,
         validation).
     """
+    _stage("probe", check_frame_size, path, max_pixels)  # before any frame is decoded
     info = _stage("probe", probe, path)
     if not (info.has_audio or info.has_video):
         raise NoMediaStreamError(f"{path.name}: no audio or video stream", stage="probe")
