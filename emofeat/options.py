@@ -30,6 +30,10 @@ class RunOptions:
     folds: int = DEFAULT_FOLDS
     #: Frames larger than this many megapixels are refused before decoding (``too_large``).
     max_megapixels: float = 100.0
+    #: The corpus's name in the store (default: the adapter's); clip ids are ``<name>/<source>``.
+    name: str | None = None
+    #: The corpus under ``name`` was moved: accept its new root (its sources keep their ids).
+    root_moved: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:

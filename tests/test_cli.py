@@ -246,3 +246,27 @@ def test_manifest_lists_clips_and_skips_without_opening_media(tmp_path: Path) ->
     assert {r["fold"] for r in clips.values()} <= set(range(5))
     assert "wav/notes.txt" in skips
     assert invoke("manifest", "nosuch", tmp_path).exit_code == 1
+
+
+def test_max_megapixels_refuses_larger_frames(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)  # 0.012 megapixels
+    store = tmp_path / "s"
+    args = ("ingest", "folder", root, "--store", store, "--engine", "local", "--json")
+    refused = invoke(*args, "--max-megapixels", "0.01")
+    assert refused.exit_code == 0, refused.output
+    assert [f["error_kind"] for f in json.loads(refused.stdout)["failures"]] == ["too_large"]
+    bad = invoke(*args, "--max-megapixels", "0")
+    assert bad.exit_code == 1
+    assert "max_megapixels must be > 0" in bad.stderr
+
+
+@pytest.mark.prefect
+def test_max_megapixels_reaches_the_prefect_flow(tmp_path: Path, prefect_api: str) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
+    result = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--max-megapixels", "0.01", "--json")
+    assert result.exit_code == 0, result.output
+    assert [f["error_kind"] for f in json.loads(result.stdout)["failures"]] == ["too_large"]

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from emofeat.orchestration import server
 from emofeat.orchestration.prefect_flow import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,9 +108,10 @@ class Phases:
 
 
 def test_server_start_is_a_phase_only_without_an_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No server is started here: ``SubprocessASGIServer.start`` is replaced by a recorder."""
+    """No server is started here: the start is replaced by a recorder (the test session may
+    already hold Prefect's one server per port)."""
     started: list[object] = []
-    monkeypatch.setattr(SubprocessASGIServer, "start", lambda self, timeout=None: started.append(self))
+    monkeypatch.setattr(server, "start_temporary_server", lambda: started.append(True))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         phases = Phases()

@@ -17,6 +17,7 @@ import typer
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError
 from emofeat.options import RunOptions
+from emofeat.pipeline import stopping
 
 app = typer.Typer(
     name="emofeat",
@@ -41,6 +42,16 @@ def fail(exc: EmofeatError, code: int = 1) -> NoReturn:
     """The one way a command exits on error: a readable line on stderr and a non-zero code."""
     typer.echo(f"emofeat: error ({exc.kind}): {exc.message}", err=True)
     raise typer.Exit(code)
+
+
+def stopped(exc: EmofeatError) -> NoReturn:
+    """A run stopped by a signal: one line saying how to resume, exit 128 + the signal."""
+    typer.echo(
+        f"emofeat: {exc.message}; finished batches are committed: run the same command again "
+        "to resume (committed clips are skipped)",
+        err=True,
+    )
+    raise typer.Exit(stopping.exit_code())
 
 
 @contextmanager
@@ -106,22 +117,42 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan only: count clips, write nothing.")
     ] = False,
+    max_megapixels: Annotated[
+        float,
+        typer.Option("--max-megapixels", help="Refuse frames larger than this (kind too_large)."),
+    ] = RUN.max_megapixels,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The corpus's name in the store (default: the adapter's)."),
+    ] = None,
+    root_moved: Annotated[
+        bool,
+        typer.Option("--root-moved", help="The corpus under this name moved to this root: accept it."),
+    ] = False,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Ingest a corpus: decode, faces, audio features, tags; commit to the store.
 
     Progress goes to stderr: a bar on a terminal, one line per checkpoint otherwise.
+    SIGINT (Ctrl-C) or SIGTERM stops after the clips in progress: what is finished is
+    committed, the exit status is 130 (SIGINT) or 143 (SIGTERM), and running the same command
+    again resumes. A second signal stops at once.
     """
     from emofeat.cli.ingest import run_ingest
     from emofeat.cli.progress import open_progress
 
     set_verbose(verbose)
-    with errors_exit():
+    with errors_exit(), stopping.signals_stop_runs():
         cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
-        options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
-        with open_progress() as progress:
-            result = run_ingest(corpus, source_dir, store, cfg, options, engine, dask, dry_run, progress)
+        options = RunOptions(
+            batch_size, checkpoint_every, workers, retry_failed, folds, max_megapixels, name, root_moved
+        )
+        try:
+            with open_progress() as progress:
+                result = run_ingest(corpus, source_dir, store, cfg, options, engine, dask, dry_run, progress)
+        except stopping.RunInterrupted as exc:
+            stopped(exc)
     if as_json:
         emit_json(result)
     else:

@@ -8,6 +8,7 @@ cheap to build and lets a data engineer check a corpus before the heavy run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -60,6 +61,25 @@ class Manifest:
     root: Path
     clips: tuple[ClipRecord, ...]
     skipped: tuple[SkippedFile, ...]
+
+
+def named(manifest: Manifest, name: str) -> Manifest:
+    """The manifest with its corpus called ``name`` in the store: clip ids ``<name>/<source>``.
+
+    Raises
+    ------
+    CorpusError
+        When ``name`` is not a valid corpus name (letters, digits, ``-``, ``_``, ``.``).
+    """
+    if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name.startswith("."):
+        raise CorpusError(
+            f"corpus name {name!r} is not valid: use letters, digits, '-', '_' or '.' (for --name)",
+            kind="bad_name",
+        )
+    if name == manifest.corpus:
+        return manifest
+    clips = tuple(dataclasses.replace(c, clip_id=f"{name}/{c.source}", corpus=name) for c in manifest.clips)
+    return Manifest(corpus=name, root=manifest.root, clips=clips, skipped=manifest.skipped)
 
 
 class CorpusAdapter(ABC):

@@ -24,7 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from emofeat.config import FeatureConfig
 from emofeat.errors import ConfigError
 from emofeat.orchestration import context
-from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch
+from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch, stopping
 from emofeat.pipeline.progress import NO_PROGRESS, SERVER, Progress
 
 RUN = RunOptions()  # defaults
@@ -53,18 +53,26 @@ def ingest_flow(
     workers: int = RUN.workers,
     retry_failed: bool = False,
     folds: int = RUN.folds,
+    max_megapixels: float = RUN.max_megapixels,
+    name: str | None = None,
+    root_moved: bool = False,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` from ``source_dir`` into the store at ``store``; returns the summary."""
-    options = RunOptions(batch_size, checkpoint_every, workers, retry_failed, folds)
-    summary = ingest(
-        corpus,
-        source_dir,
-        store,
-        FeatureConfig.from_dict(config or {}),
-        options,
-        map_batches=_map_with_prefect,
-        progress=context.current_progress.get(),
+    options = RunOptions(
+        batch_size, checkpoint_every, workers, retry_failed, folds, max_megapixels, name, root_moved
     )
+    # Prefect's engine swaps in its own SIGTERM handler (it raises wherever the main thread
+    # is, a commit included): the CLI's handlers stop the run between batches instead.
+    with stopping.keep_stop_handlers():
+        summary = ingest(
+            corpus,
+            source_dir,
+            store,
+            FeatureConfig.from_dict(config or {}),
+            options,
+            map_batches=_map_with_prefect,
+            progress=context.current_progress.get(),
+        )
     return summary.to_dict()
 
 
@@ -84,10 +92,10 @@ def start_server(progress: Progress = NO_PROGRESS) -> None:
     if settings.api.url or not settings.server.ephemeral.enabled:
         return
     # The server app is heavy to import: only when a temporary server is needed (as Prefect does).
-    from prefect.server.api.server import SubprocessASGIServer
+    from emofeat.orchestration.server import start_temporary_server
 
     progress.phase(SERVER, None)
-    SubprocessASGIServer().start()
+    start_temporary_server()  # in its own process group, killed if this process dies
 
 
 def run_ingest_flow(
@@ -110,6 +118,8 @@ def run_ingest_flow(
     ------
     ConfigError
         When ``dask_address`` is given and the ``dask`` extra is not installed.
+    RunInterrupted
+        When a stop was requested (see :mod:`emofeat.pipeline.stopping`).
     EmofeatError
         When the run cannot proceed (see :func:`emofeat.pipeline.ingest`).
     """
@@ -124,6 +134,7 @@ def run_ingest_flow(
         runner = ThreadPoolTaskRunner(max_workers=options.workers)
     configured = ingest_flow.with_options(task_runner=runner)
     start_server(progress)
+    stopping.check()
     token = context.current_progress.set(progress)
     try:
         result: dict[str, Any] = configured(
@@ -136,6 +147,9 @@ def run_ingest_flow(
             options.workers,
             options.retry_failed,
             options.folds,
+            options.max_megapixels,
+            options.name,
+            options.root_moved,
         )
     finally:
         context.current_progress.reset(token)

@@ -19,6 +19,7 @@ from emofeat.config import FaceConfig, FeatureConfig
 from emofeat.errors import EmofeatError, FaceModelError
 from emofeat.faces import FaceDetector, load_detector
 from emofeat.media import DEFAULT_MAX_PIXELS
+from emofeat.pipeline import stopping
 from emofeat.pipeline.clip import PER_CLIP_KEYS, internal_error, process_clip
 from emofeat.pipeline.labels import track_arrays, track_classes
 from emofeat.pipeline.plan import PlannedClip
@@ -66,7 +67,9 @@ def run_batch(job: BatchJob) -> BatchResult:
 
     Any exception raised for one clip, expected or not, becomes that clip's failure row
     (an unexpected one as ``internal_error`` with its type and a short trace) and the batch
-    goes on with the next clip.
+    goes on with the next clip. When the run is asked to stop (:mod:`emofeat.pipeline.stopping`)
+    the batch ends after the clip in progress: the clips it did not reach get no row (the
+    next run processes them).
 
     Raises
     ------
@@ -85,6 +88,8 @@ def run_batch(job: BatchJob) -> BatchResult:
     pending = _Part(job)
     rows: list[dict[str, Any]] = []
     for planned in job.clips:
+        if stopping.requested():
+            break
         row: dict[str, Any] = {
             "clip_id": planned.record.clip_id,
             "source_sha256": planned.sha256,

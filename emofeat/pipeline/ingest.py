@@ -9,6 +9,7 @@ re-run skips what is already stored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -22,14 +23,27 @@ from typing import TYPE_CHECKING, Any
 
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
 from emofeat.corpora import CorpusAdapter, Manifest, SkippedFile, get_adapter
+from emofeat.corpora.base import named
 from emofeat.corpora.folds import FOLD_SCHEME, assign_folds, fold_balance
 from emofeat.corpora.rows import clip_row
+from emofeat.errors import CorpusError
 from emofeat.options import RunOptions
+from emofeat.pipeline import stopping
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
 from emofeat.provenance import environment
-from emofeat.store import BRANCH, commit, open_repo, read_ledger, read_root, record
+from emofeat.store import (
+    BRANCH,
+    commit,
+    corpus_identity,
+    open_repo,
+    read_catalog,
+    read_ledger,
+    read_root,
+    record,
+    set_corpus_identity,
+)
 
 if TYPE_CHECKING:
     from icechunk import Repository  # opened by emofeat.store; only its type is named here
@@ -86,6 +100,8 @@ class RunPlan:
     weights_sha256: str
     feature_version: str
     plan: Plan
+    #: Stored catalog rows whose source is gone from the root (to mark ``removed``).
+    removed: tuple[dict[str, Any], ...] = ()
 
 
 def plan_run(
@@ -110,19 +126,57 @@ def plan_run(
     """
     adapter = get_adapter(corpus)
     progress.phase(SCAN, None)
-    manifest = adapter.scan(Path(source_dir))
+    manifest = named(adapter.scan(Path(source_dir)), options.name or adapter.name)
     detector = detector_for(config.faces)
     weights = {detector.name: detector.weights_sha256}
     fv = feature_version_id(config, weights)
     tip = read_root(repo.readonly_session(branch=BRANCH).store) if repo is not None else None
+    check_identity(corpus_identity(tip, manifest.corpus), adapter.name, manifest, options.root_moved)
     plan = make_plan(
         manifest,
-        read_ledger(tip, corpus, fv),
+        read_ledger(tip, manifest.corpus, fv),
         retry_failed=options.retry_failed,
         workers=options.workers,
         progress=progress,
     )
-    return RunPlan(adapter, manifest, weights, detector.weights_sha256, fv, plan)
+    return RunPlan(adapter, manifest, weights, detector.weights_sha256, fv, plan, removed_rows(tip, manifest))
+
+
+def check_identity(known: dict[str, str], adapter: str, manifest: Manifest, root_moved: bool) -> None:
+    """Refuse to mix two corpora under one name: the store records each name's adapter and
+    root, and another root under the same name needs ``root_moved`` (``--root-moved``).
+
+    Raises
+    ------
+    CorpusError
+        Kind ``corpus_root_mismatch``, naming ``--name``.
+    """
+    name, root = manifest.corpus, str(manifest.root.resolve())
+    if known.get("adapter", adapter) != adapter:
+        raise CorpusError(
+            f"the store's corpus {name!r} was ingested with the {known['adapter']!r} adapter, not "
+            f"{adapter!r}: give this corpus its own name with --name",
+            kind="corpus_root_mismatch",
+        )
+    if known.get("root", root) != root and not root_moved:
+        raise CorpusError(
+            f"the store's corpus {name!r} comes from {known['root']!r}, not {root!r}: give this "
+            "root its own name with --name NAME, or pass --root-moved if the same corpus moved",
+            kind="corpus_root_mismatch",
+        )
+
+
+def removed_rows(tip: Any, manifest: Manifest) -> tuple[dict[str, Any], ...]:
+    """The stored catalog rows whose source is no longer under the root, marked ``removed``
+    (rows already marked keep their mark; a source that came back is unmarked by its new row).
+    They are never deleted: older snapshots, and this one, still read their features."""
+    catalog = read_catalog(tip, manifest.corpus)
+    present = {c.clip_id for c in manifest.clips}
+    gone = catalog[~catalog["clip_id"].isin(present) & catalog["removed"].isna()]
+    return tuple(
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in gone.to_dict("records")
+    )
 
 
 def map_threads(workers: int) -> MapBatches:
@@ -155,8 +209,15 @@ def ingest(
     stop the run. ``progress`` sees the ``"scan"``, ``"hash"`` and ``"ingest"`` phases (one
     unit per clip, advanced as each batch's results arrive) and every checkpoint.
 
+    A stop request (:mod:`emofeat.pipeline.stopping`: the CLI maps SIGINT and SIGTERM to one)
+    ends the batches in progress after their current clip; the clips they finished are
+    committed, then :class:`~emofeat.pipeline.stopping.RunInterrupted` is raised. A re-run
+    skips what is committed.
+
     Raises
     ------
+    RunInterrupted
+        When a stop was requested; what finished before it is committed.
     CorpusError
         When the corpus name is unknown or ``source_dir`` is not a readable directory.
     FaceModelError
@@ -169,6 +230,7 @@ def ingest(
     options = options or RunOptions()
     map_batches = map_batches or map_threads(options.workers)
     repo = open_repo(store, create=True)
+    stopping.check()
     run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
     adapter, manifest, weights, fv, plan = (
         run.adapter,
@@ -177,19 +239,24 @@ def ingest(
         run.feature_version,
         run.plan,
     )
-    fold_of = assign_folds(manifest.clips, options.folds)
+    name = manifest.corpus
+    # Folds hash the adapter's name, so a corpus keeps its folds whatever --name it is given.
+    fold_of = assign_folds(
+        [dataclasses.replace(c, corpus=adapter.name) for c in manifest.clips], options.folds
+    )
     balance = fold_balance(fold_of, manifest.clips, options.folds)
     run_id = f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     version_attrs = {
         "feature_version": fv,
-        "corpus": corpus,
+        "corpus": name,
+        "adapter": adapter.name,
         "created": datetime.now(UTC).isoformat(),
         "config": config.to_dict(),
         "implementation": IMPLEMENTATION_VERSIONS,
         "weights": weights,
         "provenance": environment(),
     }
-    log.info("%s: %d clips to process, %d already stored (%s)", corpus, len(plan.todo), len(plan.done), fv)
+    log.info("%s: %d clips to process, %d already stored (%s)", name, len(plan.todo), len(plan.done), fv)
     counts = {"ok": 0, "failed": 0, "skipped": len(plan.done)}
     failures: list[dict[str, Any]] = []
     commits: list[str] = []
@@ -204,12 +271,16 @@ def ingest(
         return row | {"source_sha256": planned.sha256, "meta": json.dumps(row["meta"], sort_keys=True)}
 
     pending_catalog = [catalog_row(p) for p in plan.done]
+    pending_catalog += [row | {"removed": run_id} for row in run.removed]
+    if run.removed:
+        log.info("%s: %d sources are gone from the root, marked removed", name, len(run.removed))
     progress.phase(INGEST, len(plan.todo))
     for index, group in enumerate(groups or [[]], start=1):
+        stopping.check(_stopped(index - 1, counts))
         session = repo.writable_session(BRANCH)
         jobs = [
             BatchJob(
-                corpus,
+                name,
                 str(manifest.root),
                 fv,
                 config,
@@ -233,22 +304,29 @@ def ingest(
             counts[row["status"]] += 1
             if row["status"] != "ok":
                 failures.append({k: row[k] for k in ("clip_id", "stage", "error_kind", "error")})
-        catalog_rows = pending_catalog + [catalog_row(p) for b in group for p in b]
+        recorded = {row["clip_id"] for row in rows}  # all of the group, unless asked to stop
+        catalog_rows = pending_catalog + [
+            catalog_row(p) for b in group for p in b if p.record.clip_id in recorded
+        ]
         pending_catalog = []
-        record(session, corpus, fv, version_attrs, catalog_rows, rows)
+        if index == 1:
+            set_corpus_identity(session, name, adapter.name, str(manifest.root.resolve()))
+        record(session, name, fv, version_attrs, catalog_rows, rows)
         metadata = _run_metadata(
             manifest, fv, config, weights, counts, index, max(len(groups), 1), options.folds
         )
         metadata["emofeat"]["run"] = run_id
         snapshot = commit(
-            session, f"ingest {corpus} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata, store=store
+            session, f"ingest {name} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata, store=store
         )
         if snapshot is not None:
             commits.append(snapshot)
             log.info("committed %s (%s)", snapshot, json.dumps(counts))
         progress.checkpoint(index, max(len(groups), 1), dict(counts))
+        if len(recorded) < sum(map(len, group)):  # stopped within the group: not complete
+            stopping.check(_stopped(index, counts))
     return IngestSummary(
-        corpus=corpus,
+        corpus=name,
         store=str(store),
         feature_version=fv,
         snapshot=repo.lookup_branch(BRANCH),
@@ -260,6 +338,11 @@ def ingest(
         commits=commits,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _stopped(checkpoints: int, counts: dict[str, int]) -> str:
+    done = counts["ok"] + counts["failed"]
+    return f"the run ({checkpoints} checkpoint(s) committed, {done} clips processed)"
 
 
 def _groups(items: list[tuple[PlannedClip, ...]], size: int) -> list[list[tuple[PlannedClip, ...]]]:

@@ -1,8 +1,12 @@
 """Planning an ingestion run: which clips to process, which are already done.
 
 A clip is *done* for a feature version when its ledger row records the same source digest
-(whatever its status: a failure on unchanged bytes under an unchanged config would fail the
-same way again, unless the run asks to retry failures). Everything else is *todo*.
+and labels, and it either succeeded or failed in a way that would repeat: a decode or
+validation failure on unchanged bytes under an unchanged config would fail the same way
+again, so it stays failed until the file or the config changes (or the run asks to retry
+failures). A failure of the run rather than of the clip (:data:`RETRIED_KINDS`: an
+unexpected exception, a source that could not be read) is retried by the next run.
+Everything else is *todo*.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from emofeat.corpora.tracks import tracks_digest
 from emofeat.pipeline.progress import HASH, NO_PROGRESS, Progress
 
 _BLOCK = 1 << 20
+
+#: Failure kinds that say nothing about the clip itself (a bug, a transient I/O error, such as
+#: the plan stage's unreadable source): the next run processes these clips again.
+RETRIED_KINDS = frozenset({"internal_error", "io_error"})
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,10 @@ def make_plan(
     Sources are hashed on ``workers`` threads (hashlib releases the GIL on large reads);
     ``progress`` sees the ``"hash"`` phase, one unit per clip (failed: source unreadable).
     """
+    columns = ["clip_id", "source_sha256", "labels_sha256", "status", "error_kind"]
     known = {
-        row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status)
-        for row in ledger[["clip_id", "source_sha256", "labels_sha256", "status"]].itertuples(index=False)
+        row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status, row.error_kind)
+        for row in ledger[columns].itertuples(index=False)
     }
     todo: list[PlannedClip] = []
     done: list[PlannedClip] = []
@@ -100,11 +109,16 @@ def make_plan(
             and planned.read_error is None
             and previous[:2] == (planned.sha256, planned.labels_sha256)
         )
-        if unchanged and not (retry_failed and previous is not None and previous[2] != "ok"):
+        if unchanged and previous is not None and not _retry(previous[2], previous[3], retry_failed):
             done.append(planned)
         else:
             todo.append(planned)
     return Plan(tuple(todo), tuple(done))
+
+
+def _retry(status: str, error_kind: str | None, retry_failed: bool) -> bool:
+    """Whether a clip stored unchanged with this ledger status is processed again."""
+    return status != "ok" and (retry_failed or error_kind in RETRIED_KINDS)
 
 
 def batches(clips: tuple[PlannedClip, ...], size: int) -> Iterator[tuple[PlannedClip, ...]]:

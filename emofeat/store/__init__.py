@@ -2,7 +2,18 @@
 
 from emofeat.store.reader import CATALOG_COLUMNS, Commit, FeatureStore, open_store
 from emofeat.store.repo import BRANCH, commit_lock, open_repo, resolve_snapshot
-from emofeat.store.writer import ClipArrays, commit, open_group, read_ledger, read_root, record, write_part
+from emofeat.store.writer import (
+    ClipArrays,
+    commit,
+    corpus_identity,
+    open_group,
+    read_catalog,
+    read_ledger,
+    read_root,
+    record,
+    set_corpus_identity,
+    write_part,
+)
 
 __all__ = [
     "BRANCH",
@@ -12,12 +23,15 @@ __all__ = [
     "FeatureStore",
     "commit",
     "commit_lock",
+    "corpus_identity",
     "open_group",
     "open_repo",
     "open_store",
+    "read_catalog",
     "read_ledger",
     "read_root",
     "record",
     "resolve_snapshot",
+    "set_corpus_identity",
     "write_part",
 ]

@@ -32,6 +32,7 @@ CATALOG_COLUMNS = [
     "split",
     "fold",
     "meta",
+    "removed",
     "feature_version",
     "status",
     "stage",

@@ -38,6 +38,7 @@ CATALOG_SCHEMA: dict[str, ColumnType] = {
     "split": "str",
     "fold": "int",
     "meta": "str",
+    "removed": "str",
 }
 
 LEDGER_SCHEMA: dict[str, ColumnType] = {

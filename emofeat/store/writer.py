@@ -183,6 +183,32 @@ def read_ledger(root: zarr.Group | None, corpus: str, feature_version: str) -> A
     return read_table(group, LEDGER_SCHEMA)
 
 
+#: The attributes of a corpus group that name where its sources come from.
+CORPUS_IDENTITY = ("adapter", "root")
+
+
+def corpus_identity(root: zarr.Group | None, corpus: str) -> dict[str, str]:
+    """The ``adapter`` and ``root`` recorded for a corpus name (empty when it has none yet)."""
+    group = None if root is None else existing_group(root, layout.corpus_path(corpus))
+    if group is None:
+        return {}
+    return {k: str(group.attrs[k]) for k in CORPUS_IDENTITY if k in group.attrs}
+
+
+def set_corpus_identity(session: icechunk.Session, corpus: str, adapter: str, source_root: str) -> None:
+    """Record which adapter and root the corpus name ``corpus`` stands for (only if changed)."""
+    group = open_group(session.store, layout.corpus_path(corpus))
+    wanted = {"adapter": adapter, "root": source_root}
+    if {k: group.attrs.get(k) for k in CORPUS_IDENTITY} != wanted:
+        group.attrs.update(wanted)
+
+
+def read_catalog(root: zarr.Group | None, corpus: str) -> Any:
+    """The stored catalog table of a corpus (empty when it has none)."""
+    group = None if root is None else existing_group(root, f"{layout.corpus_path(corpus)}/{layout.CATALOG}")
+    return read_table(group, CATALOG_SCHEMA)
+
+
 def record(
     session: icechunk.Session,
     corpus: str,
