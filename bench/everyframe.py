@@ -1,8 +1,8 @@
 """Every-frame ingestion of long 720p clips: frames/s, x real time and peak RSS per length.
 
 Generates a talking-face clip of each ``--minutes`` length (1280x720, 25 fps, H.264 + AAC,
-a real face photo drifting over a textured background, written chunk by chunk so the
-generator itself stays small), then ingests it with ``sampling = "all"`` in a fresh child
+a real face photo drifting over a textured background for 10 s, repeated, encoded frame
+by frame so the generator itself stays small), then ingests it with ``sampling = "all"`` in a fresh child
 process (one worker) and reports that process's peak resident memory (its ``VmHWM``). Memory is bounded
 by design when the peak is the same at every length. Usage::
 
@@ -47,7 +47,7 @@ print(json.dumps({"seconds": seconds, "clips": s.clips, "failures": s.failures, 
 
 
 def write_long_clip(path: Path, minutes: float, size: tuple[int, int] = (720, 1280)) -> int:
-    """Write the clip in 10 s chunks; returns its frame count."""
+    """Write the clip from one 10 s stretch of frames, repeated; returns its frame count."""
     total = round(minutes * 60 * FPS)
     rate = 16000
     with av.open(str(path), "w") as container:
@@ -66,9 +66,9 @@ def write_long_clip(path: Path, minutes: float, size: tuple[int, int] = (720, 12
             container.mux(audio.encode(frame))
         container.mux(audio.encode(None))
         done = 0
+        chunk = face_frames(10 * FPS, size=size)  # 10 s of motion, repeated: generating is slow
         while done < total:
-            chunk = face_frames(min(10 * FPS, total - done), size=size, seed=done)
-            for picture in chunk:
+            for picture in chunk[: total - done]:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
                 frame.pts = done
                 container.mux(video.encode(frame))

@@ -107,6 +107,28 @@ def large_enough(found: Detections, min_size: float) -> Detections:
     return Detections(boxes=found.boxes[keep], scores=found.scores[keep], landmarks=found.landmarks[keep])
 
 
+def check_rgb(value: object, ndim: int, need: str) -> None:
+    """Raise unless ``value`` is a uint8 array of ``ndim`` dimensions with 3 channels last.
+
+    Raises
+    ------
+    FeatureError
+        Kind ``bad_image``, starting with ``need``.
+    """
+    if not (
+        isinstance(value, np.ndarray)
+        and value.dtype == np.uint8
+        and value.ndim == ndim
+        and value.shape[-1] == 3
+    ):
+        raise FeatureError(
+            f"{need}, got {type(value).__name__} "
+            f"shape {getattr(value, 'shape', None)} dtype {getattr(value, 'dtype', None)}",
+            kind="bad_image",
+            stage="faces",
+        )
+
+
 @dataclass(frozen=True)
 class FaceFrame:
     """The primary face of one frame: crop ``(S, S, 3)`` uint8, present 0/1, score, box
@@ -153,18 +175,7 @@ class FaceTracker:
         FaceModelError
             When the detector's model cannot be (re)loaded.
         """
-        if (
-            not isinstance(image, np.ndarray)
-            or image.dtype != np.uint8
-            or image.ndim != 3
-            or image.shape[2] != 3
-        ):
-            raise FeatureError(
-                f"face tracking needs (H, W, 3) uint8 RGB frames, got {type(image).__name__} "
-                f"shape {getattr(image, 'shape', None)} dtype {getattr(image, 'dtype', None)}",
-                kind="bad_image",
-                stage="faces",
-            )
+        check_rgb(image, 3, "face tracking needs (H, W, 3) uint8 RGB frames")
         cfg = self._config
         found = large_enough(self._detector.detect(image, cfg.threshold), cfg.min_size)
         index = choose_primary(found, self._previous)
@@ -231,17 +242,6 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
     FaceModelError
         When the detector's model cannot be (re)loaded.
     """
-    if (
-        not isinstance(images, np.ndarray)
-        or images.dtype != np.uint8
-        or images.ndim != 4
-        or images.shape[3] != 3
-    ):
-        raise FeatureError(
-            f"track_faces needs (T, H, W, 3) uint8 RGB frames, got {type(images).__name__} "
-            f"shape {getattr(images, 'shape', None)} dtype {getattr(images, 'dtype', None)}",
-            kind="bad_image",
-            stage="faces",
-        )
+    check_rgb(images, 4, "track_faces needs (T, H, W, 3) uint8 RGB frames")
     tracker = FaceTracker(detector, config)
     return stack_track([tracker.push(image) for image in images], config.crop_size)

@@ -3,7 +3,7 @@
 ::
 
     /                                   attrs: emofeat_store (layout version)
-    /<corpus>/catalog/<column>          one row per clip, sorted by clip_id
+    /<corpus>/catalog/<column>          one row per clip (readers sort by clip_id)
     /<corpus>/features/<fv>/            attrs: feature version, config, provenance
     /<corpus>/features/<fv>/ledger/<column>   per clip: status, stage, error, part, ...
     /<corpus>/features/<fv>/parts/<part>/     one batch of clips, written by one writer:
