@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: A batch writes its good clips as soon as they hold this many bytes, so a batch of long
 #: clips (``sampling = "all"``) never keeps more than about this much in memory.
-MAX_PART_BYTES = 128 * 1024 * 1024
+MAX_PART_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
