@@ -127,14 +127,11 @@ def signals_stop_runs() -> Iterator[None]:
         yield
         return
     reset()
-    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
-    _installed.update(previous)
-    _install()
+    _installed.update({signum: signal.getsignal(signum) for signum in SIGNALS})
     try:
-        yield
+        with _stop_handlers():
+            yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         _installed.clear()
         reset()
 
@@ -150,6 +147,13 @@ def keep_stop_handlers() -> Iterator[None]:
     if not _installed or threading.current_thread() is not threading.main_thread():
         yield
         return
+    with _stop_handlers():
+        yield
+
+
+@contextmanager
+def _stop_handlers() -> Iterator[None]:
+    """Install the stop handlers for this block; the handlers found are put back after it."""
     previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
     _install()
     try:
