@@ -34,6 +34,11 @@ class RunOptions:
     name: str | None = None
     #: The corpus under ``name`` was moved: accept its new root (its sources keep their ids).
     root_moved: bool = False
+    #: Each batch runs in a spawned worker process (:mod:`emofeat.pipeline.workers`), so a
+    #: crash or OOM kill of one clip is a recorded ``worker_died`` failure; ``False`` runs
+    #: batches on threads of this process (for debugging, and for tests that monkeypatch
+    #: pipeline code).
+    isolate: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.checkpoint_every < 1 or self.workers < 1:

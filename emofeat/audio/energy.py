@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emofeat.audio.series import Series, as_signal, frame_times, frames, padded_window
+from emofeat.audio.series import Series, as_signal, frame_times, padded_window, per_frame
 from emofeat.config import AudioConfig
 from emofeat.errors import FeatureError
 
@@ -48,7 +48,7 @@ def frame_energy_db(samples: np.ndarray, config: AudioConfig) -> Series:
     """
     signal = as_signal(samples)
     window = padded_window("hamming", config) ** 2
-    power = frames(signal, config) ** 2 @ window / window.sum()
+    power = per_frame(signal, config, lambda framed: framed**2 @ window, ()) / window.sum()
     db = 10.0 * np.log10(np.maximum(power, _POWER_FLOOR))
     return Series(values=db.astype(np.float32), times=frame_times(db.shape[0], config))
 

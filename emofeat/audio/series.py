@@ -6,6 +6,7 @@ the time of its centre in seconds on the clip's timebase (sample 0 is t = 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +106,42 @@ def frames(samples: np.ndarray, config: AudioConfig) -> np.ndarray:
     padded = np.pad(samples.astype(np.float64), (half, half), mode="constant")
     view = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft)
     return view[:: config.hop_length][:count]
+
+
+#: Analysis frames transformed at once by :func:`per_frame` (about 4 MB of float64 frames at
+#: ``n_fft = 512``), so a feature's working memory does not grow with the clip.
+FRAME_BLOCK = 1024
+
+
+def per_frame(
+    samples: np.ndarray,
+    config: AudioConfig,
+    transform: Callable[[np.ndarray], np.ndarray],
+    trailing: tuple[int, ...],
+) -> np.ndarray:
+    """Apply a frame-wise ``transform`` to the centred frames of ``samples``, a block of
+    :data:`FRAME_BLOCK` frames at a time.
+
+    ``transform`` maps ``(b, n_fft)`` float64 frames to ``(b, *trailing)`` values, each row
+    from its own frame only; the result is the same as one call on every frame, but the
+    intermediates (windowed frames, spectra) never exceed one block, whatever the length.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(T, *trailing)``, float64; ``T = n_frames(N, config)``.
+    """
+    count = n_frames(samples.shape[0], config)
+    out = np.empty((count, *trailing), dtype=np.float64)
+    if count == 0:
+        return out
+    half = config.n_fft // 2
+    padded = np.pad(samples, (half, half), mode="constant")  # the input's dtype: no float64 copy
+    framed = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft)[:: config.hop_length][:count]
+    for start in range(0, count, FRAME_BLOCK):
+        stop = min(start + FRAME_BLOCK, count)
+        out[start:stop] = transform(framed[start:stop].astype(np.float64))
+    return out
 
 
 def padded_window(name: str, config: AudioConfig) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from emofeat.audio.series import Series, as_signal, frame_times, frames, padded_window
+from emofeat.audio.series import Series, as_signal, frame_times, padded_window, per_frame
 from emofeat.config import AudioConfig
 from emofeat.errors import FeatureError
 
@@ -78,12 +78,16 @@ def mel_filterbank(config: AudioConfig) -> np.ndarray:
 
 
 def _logmel_static(samples: np.ndarray, config: AudioConfig) -> np.ndarray:
-    """Log-mel in dB, shape ``(T, n_mels)`` float64."""
-    framed = frames(samples, config)
-    spectrum = scipy.fft.rfft(framed * padded_window("hann", config), axis=1)
-    power = spectrum.real**2 + spectrum.imag**2
-    mel = power @ mel_filterbank(config).T
-    return 10.0 * np.log10(np.maximum(mel, _AMIN))
+    """Log-mel in dB, shape ``(T, n_mels)`` float64 (computed a block of frames at a time)."""
+    window = padded_window("hann", config)
+    bank = mel_filterbank(config).T
+
+    def transform(framed: np.ndarray) -> np.ndarray:
+        spectrum = scipy.fft.rfft(framed * window, axis=1)
+        mel = (spectrum.real**2 + spectrum.imag**2) @ bank
+        return 10.0 * np.log10(np.maximum(mel, _AMIN))
+
+    return per_frame(samples, config, transform, (config.n_mels,))
 
 
 def deltas(values: np.ndarray, width: int, order: int) -> np.ndarray:

@@ -129,6 +129,14 @@ def ingest(
         bool,
         typer.Option("--root-moved", help="The corpus under this name moved to this root: accept it."),
     ] = False,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Run batches on threads of this process, not in worker processes (for debugging: "
+            "a native crash or an OOM kill then ends the run instead of failing one clip).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -138,6 +146,9 @@ def ingest(
     SIGINT (Ctrl-C) or SIGTERM stops after the clips in progress: what is finished is
     committed, the exit status is 130 (SIGINT) or 143 (SIGTERM), and running the same command
     again resumes. A second signal stops at once.
+
+    Each batch runs in a worker process: a clip on which it crashes or is killed (out of
+    memory) twice is recorded as failed (worker_died) and the run goes on.
     """
     from emofeat.cli.ingest import run_ingest
     from emofeat.cli.progress import open_progress
@@ -146,7 +157,15 @@ def ingest(
     with errors_exit(), stopping.signals_stop_runs():
         cfg = FeatureConfig.from_file(config) if config else FeatureConfig()
         options = RunOptions(
-            batch_size, checkpoint_every, workers, retry_failed, folds, max_megapixels, name, root_moved
+            batch_size,
+            checkpoint_every,
+            workers,
+            retry_failed,
+            folds,
+            max_megapixels,
+            name,
+            root_moved,
+            not in_process,
         )
         try:
             with open_progress() as progress:

@@ -23,29 +23,43 @@ Valence/arousal files: the header ``valence,arousal`` then one ``v,a`` pair per 
 
 What the adapter makes of it:
 
-* One clip per video file; its ``source`` is the video. Its time-varying labels are tracks
-  indexed by video frame (``LabelTrack.frames``; the ingestion stage maps frames to seconds):
-  ``expression`` (categorical, classes in the header's order, ``-1`` kept as not annotated),
-  ``valence`` and ``arousal`` (continuous; ``-5`` becomes NaN, so an unmasked loss fails loudly
-  instead of learning -5). Two-person videos get ``expression_left`` / ``expression_right``,
-  ``valence_left``, ``arousal_left``, ... instead. The annotation may hold a few more or fewer
-  lines than the video has frames; the adapter never opens the video, so it cannot check that.
+* One clip per video file and annotated person; its ``source`` is the video. A video whose
+  annotations name no person (``<video>.txt``) is one clip, ``person`` ``None``, id
+  ``affwild2/<source>``. A video annotated per side (``<video>_left.txt`` /
+  ``<video>_right.txt``) is one clip per side that has an annotation, ``person`` ``"left"`` or
+  ``"right"``, id ``affwild2/<source>#left`` / ``#right``: each carries only its own person's
+  tracks, and its face track follows the face on its side of the frame (see
+  :class:`emofeat.faces.track.FaceTracker`). Clips are listed by source, then person (left
+  before right).
+* Its time-varying labels are tracks indexed by video frame (``LabelTrack.frames``; the
+  ingestion stage maps frames to seconds): ``expression`` (categorical, classes in the
+  header's order, ``-1`` kept as not annotated), ``valence`` and ``arousal`` (continuous;
+  ``-5`` becomes NaN, so an unmasked loss fails loudly instead of learning -5). A person's
+  clip has the same track names as a one-person video's. The annotation may hold a few more
+  or fewer lines than the video has frames; the adapter never opens the video, so it cannot
+  check that.
 * ``label`` is ``None``: Aff-Wild2 labels frames, not clips. The native classes (lower case:
   neutral anger disgust fear happiness sadness surprise other) are :attr:`AffWild2.labels`.
-* ``subject`` is the video name (a two-person video is one subject group: its two people are
-  never split across folds); ``sex`` is ``None`` (the corpus does not say).
-* ``split`` comes from the annotation folders; ``meta`` has ``expr_split`` / ``va_split``. A
-  video whose annotations sit in different splits (e.g. expression Train, valence/arousal
-  Validation) gets ``split`` ``None`` and keeps both in ``meta``. Videos without annotations
-  (the test set) are clips with no tracks and ``split`` ``None``.
+* ``subject`` is the video name, for both people of a two-person video: they are one subject
+  group, so the two clips of one video are never split across folds; ``sex`` is ``None``
+  (the corpus does not say).
+* ``split`` comes from the clip's own annotation folders (each person's from that person's
+  files); ``meta`` has ``expr_split`` / ``va_split``. A clip whose annotations sit in
+  different splits (e.g. expression Train, valence/arousal Validation) gets ``split``
+  ``None`` and keeps both in ``meta``. Videos without annotations (the test set) are
+  one-person clips with no tracks and ``split`` ``None``.
 
 Irregular files, each reported as skipped with the reason: an annotation naming no video
-("annotation without video"), or naming a video stem shared by several video files; a
-malformed annotation (wrong header, a line that is not a valid code or pair, no frame lines)
-skips its video too, with the file and line; two files annotating the same video, task and
-person (e.g. Train_Set and Validation_Set, or two releases unpacked side by side) skip the
-video. Action-unit and multi-task annotations, face crops, hidden files and anything else are
-reported as not read.
+("annotation without video"), or naming a video stem shared by several video files. A video
+with both an annotation naming no person and per-side ones (``<video>.txt`` beside
+``<video>_left.txt``, for the same task or another) is skipped, the reason naming both files:
+which person the first annotates is ambiguous. A malformed annotation (wrong header, a line
+that is not a valid code or pair, no frame lines), or two files annotating the same video,
+task and person (e.g. Train_Set and Validation_Set, or two releases unpacked side by side),
+skips that person's clip only, with the file and line: the other person's clip is kept, and
+the skipped person's annotation files say their clip is skipped and why. When no clip of a
+video is left, the video itself is skipped with the reasons. Action-unit and multi-task
+annotations, face crops, hidden files and anything else are reported as not read.
 
 Licence: the Aff-Wild2 end-user licence agreement (non-commercial research only, no
 redistribution of the videos), signed with the ABAW organisers (Kollias & Zafeiriou).
@@ -63,6 +77,7 @@ from typing import ClassVar
 import numpy as np
 
 from emofeat.corpora.base import (
+    PERSONS,
     ClipRecord,
     CorpusAdapter,
     Manifest,
@@ -108,7 +123,6 @@ SPLIT_FOLDERS: Mapping[str, str] = {
     "Test_Set": "test",
 }
 TASK_NAMES: Mapping[str, str] = {"expr": "expression", "va": "valence/arousal"}
-SIDES = ("left", "right")
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi"})
 #: Folders whose files are derived data the adapter does not read, with the reason.
 NOT_READ_FOLDERS: Mapping[str, str] = {
@@ -120,19 +134,23 @@ NOT_READ_FOLDERS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class Annotation:
-    """One EXPR or VA file matched to its video."""
+    """One EXPR or VA file matched to its video; ``person`` is its side, ``None`` when unsided."""
 
     source: str
     task: str
     split: str
     video: str
-    side: str | None
+    person: str | None
     result: tuple[LabelTrack, ...] | Problem
+
+
+#: What one video yields, by person (``None``: the one-person clip): the clip, or why it is skipped.
+Outcomes = dict[str | None, ClipRecord | str]
 
 
 @register
 class AffWild2(CorpusAdapter):
-    """Aff-Wild2 adapter (see the module docstring for layout, codes and tracks)."""
+    """Aff-Wild2 adapter (see the module docstring for layout, codes, tracks and persons)."""
 
     name: ClassVar[str] = "affwild2"
     labels: ClassVar[tuple[str, ...]] = EXPRESSIONS
@@ -149,53 +167,74 @@ class AffWild2(CorpusAdapter):
         for source in sources:
             if is_video(source):
                 videos[PurePosixPath(source).stem].append(source)
-        annotations: dict[str, Annotation] = {}
-        skipped: dict[str, str] = {}
-        for source in sources:
-            item = read_annotation(root, source, videos)
-            if isinstance(item, Annotation):
-                annotations[source] = item
-            elif item is not None:
-                skipped[source] = item
+        annotations, skipped = read_annotations(root, sources, videos)
         by_video: dict[str, list[Annotation]] = defaultdict(list)
-        for ann in annotations.values():
+        for ann in annotations:
             by_video[ann.video].append(ann)
-        clips: dict[str, ClipRecord] = {}
+        clips: dict[str, list[ClipRecord]] = {}
+        outcomes: dict[str, Outcomes] = {}
         for stem, files in videos.items():
             if len(files) > 1:
                 shared = f"video name {stem!r} is shared by {len(files)} files: {', '.join(files)}"
                 skipped.update(dict.fromkeys(files, shared))
                 continue
-            outcome = self.video_clip(files[0], stem, by_video.get(files[0], []))
-            if isinstance(outcome, ClipRecord):
-                clips[files[0]] = outcome
+            video = files[0]
+            outcome = self.video_outcomes(video, stem, by_video.get(video, []))
+            if isinstance(outcome, str):
+                skipped[video] = outcome
+                continue
+            outcomes[video] = outcome
+            made = [c for c in outcome.values() if isinstance(c, ClipRecord)]
+            if made:
+                clips[video] = made
             else:
-                skipped[files[0]] = outcome
-        for ann in annotations.values():
-            skipped[ann.source] = annotation_reason(ann, ann.video in clips)
+                skipped[video] = "; ".join(r for r in outcome.values() if isinstance(r, str))
+        for ann in annotations:
+            mine = outcomes.get(ann.video, {}).get(ann.person)
+            skipped[ann.source] = annotation_reason(ann, mine, ann.video in clips)
         for source in sources:
             if source not in clips and source not in skipped:
                 skipped[source] = other_reason(source)
         return Manifest(
             self.name,
             root,
-            tuple(clips[s] for s in sources if s in clips),
+            tuple(clip for s in sources for clip in clips.get(s, ())),
             tuple(SkippedFile(s, skipped[s]) for s in sources if s in skipped),
         )
 
-    def video_clip(self, video: str, stem: str, anns: list[Annotation]) -> ClipRecord | str:
-        """The clip of one video with its tracks, or why the video is skipped."""
-        anns = sorted(anns, key=lambda a: (a.task, SIDE_ORDER[a.side], a.source))
-        seen: dict[tuple[str, str | None], str] = {}
+    def video_outcomes(self, video: str, stem: str, anns: list[Annotation]) -> Outcomes | str:
+        """Each person's clip of one video (or why it is skipped), or why the whole video is.
+
+        A video without per-side annotations has the one entry ``None`` (its one-person clip);
+        a video annotated per side has one entry per side with annotations, left first. Both
+        kinds of annotation on one video: the reason it is skipped (module docstring).
+        """
+        persons = {ann.person for ann in anns}
+        if None in persons and len(persons) > 1:
+            return ambiguous_reason(anns)
+        if persons <= {None}:
+            return {None: self.person_clip(video, stem, None, anns)}
+        return {
+            person: self.person_clip(video, stem, person, [a for a in anns if a.person == person])
+            for person in PERSONS
+            if person in persons
+        }
+
+    def person_clip(
+        self, video: str, stem: str, person: str | None, anns: list[Annotation]
+    ) -> ClipRecord | str:
+        """The clip of one person of a video (``None``: its only one) from that person's
+        annotations, or why it is skipped (a malformed file, a task annotated twice)."""
+        anns = sorted(anns, key=lambda a: (a.task, a.source))
+        seen: dict[str, str] = {}
         splits: dict[str, set[str]] = defaultdict(set)
         tracks: list[LabelTrack] = []
         for ann in anns:
             if isinstance(ann.result, Problem):
                 return ann.result.where(ann.source)
-            key = (ann.task, ann.side)
-            if key in seen:
-                return f"annotated twice for {describe(ann)}: {seen[key]} and {ann.source}"
-            seen[key] = ann.source
+            if ann.task in seen:
+                return f"annotated twice for {describe(ann)}: {seen[ann.task]} and {ann.source}"
+            seen[ann.task] = ann.source
             splits[ann.task].add(ann.split)
             tracks.extend(ann.result)
         meta = {f"{task}_split": ",".join(sorted(values)) for task, values in sorted(splits.items())}
@@ -206,10 +245,8 @@ class AffWild2(CorpusAdapter):
             split=every.pop() if len(every) == 1 else None,
             meta=meta,
             tracks=tuple(tracks),
+            person=person,
         )
-
-
-SIDE_ORDER: Mapping[str | None, int] = {None: 0, "left": 1, "right": 2}
 
 
 def is_video(source: str) -> bool:
@@ -219,13 +256,45 @@ def is_video(source: str) -> bool:
 
 def describe(ann: Annotation) -> str:
     task = TASK_NAMES[ann.task]
-    return task if ann.side is None else f"{task} ({ann.side} person)"
+    return task if ann.person is None else f"{task} ({ann.person} person)"
+
+
+def person_name(video: str, person: str | None) -> str:
+    """How reasons name a clip: its video, with ``#<person>`` for one of two people."""
+    return video if person is None else f"{video}#{person}"
+
+
+def ambiguous_reason(anns: list[Annotation]) -> str:
+    """Why a video with both unsided and per-side annotations is skipped, naming one of each."""
+    unsided = min(a.source for a in anns if a.person is None)
+    sided = min((a for a in anns if a.person is not None), key=lambda a: a.source)
+    return (
+        f"ambiguous annotations: {unsided} names no person, {sided.source} the {sided.person} person "
+        "(which person the first annotates is unknown)"
+    )
+
+
+def read_annotations(
+    root: Path, sources: list[str], videos: Mapping[str, list[str]]
+) -> tuple[list[Annotation], dict[str, str]]:
+    """The EXPR/VA annotations under the root, and the skip reasons of the other annotation files."""
+    annotations: list[Annotation] = []
+    skipped: dict[str, str] = {}
+    for source in sources:
+        item = read_annotation(root, source, videos)
+        if isinstance(item, Annotation):
+            annotations.append(item)
+        elif item is not None:
+            skipped[source] = item
+    return annotations, skipped
 
 
 def read_annotation(root: Path, source: str, videos: Mapping[str, list[str]]) -> Annotation | str | None:
     """Match and parse an EXPR/VA annotation file; a skip reason for other annotation files.
 
-    ``None`` when ``source`` is not an annotation file at all.
+    ``None`` when ``source`` is not an annotation file at all. ``<video>_left.txt`` /
+    ``<video>_right.txt`` annotate a person of ``<video>``, unless a video is itself named
+    ``<video>_left`` (an exact name wins).
     """
     path = PurePosixPath(source)
     parts = path.parts
@@ -236,33 +305,40 @@ def read_annotation(root: Path, source: str, videos: Mapping[str, list[str]]) ->
     task = TASK_FOLDERS[parts[-3]]
     if task is None:
         return "action-unit annotation (not read by this adapter)"
-    stem, side = path.stem, None
+    stem, person = path.stem, None
     if stem not in videos:
         base, _, suffix = stem.rpartition("_")
-        if suffix in SIDES and base in videos:
-            stem, side = base, suffix
+        if suffix in PERSONS and base in videos:
+            stem, person = base, suffix
     if stem not in videos:
         return "annotation without video"
     if len(videos[stem]) > 1:
         return f"annotation matches {len(videos[stem])} videos named {stem!r}: {', '.join(videos[stem])}"
-    suffix = "" if side is None else f"_{side}"
     text = read_text(root / source)
     if isinstance(text, Problem):
         result: tuple[LabelTrack, ...] | Problem = text
     elif task == "expr":
-        result = parse_expression(text, f"expression{suffix}")
+        result = parse_expression(text, "expression")
     else:
-        result = parse_valence_arousal(text, suffix)
-    return Annotation(source, task, SPLIT_FOLDERS[parts[-2]], videos[stem][0], side, result)
+        result = parse_valence_arousal(text)
+    return Annotation(source, task, SPLIT_FOLDERS[parts[-2]], videos[stem][0], person, result)
 
 
-def annotation_reason(ann: Annotation, used: bool) -> str:
+def annotation_reason(ann: Annotation, outcome: ClipRecord | str | None, video_used: bool) -> str:
+    """Why an annotation file is not itself a clip: the clip it feeds, or why that is skipped.
+
+    ``outcome`` is its person's clip or skip reason (``None`` when the whole video was skipped
+    before its persons were looked at); ``video_used`` tells whether the video has any clip.
+    """
     if isinstance(ann.result, Problem):
         where = "file" if ann.result.line == 0 else f"line {ann.result.line}"
-        return f"malformed {TASK_NAMES[ann.task]} annotation ({where}: {ann.result.text})"
-    if not used:
+        malformed = f"malformed {TASK_NAMES[ann.task]} annotation ({where}: {ann.result.text})"
+        return f"{malformed}; the {ann.person} person's clip is skipped" if video_used else malformed
+    if isinstance(outcome, ClipRecord):
+        return f"{describe(ann)} annotation (per-frame tracks of {person_name(ann.video, ann.person)})"
+    if not video_used or outcome is None:
         return f"{describe(ann)} annotation of a skipped video ({ann.video})"
-    return f"{describe(ann)} annotation (per-frame tracks of {ann.video})"
+    return f"{describe(ann)} annotation of a skipped clip ({person_name(ann.video, ann.person)}: {outcome})"
 
 
 def other_reason(source: str) -> str:
@@ -313,7 +389,7 @@ def parse_expression(lines: list[str], name: str) -> tuple[LabelTrack, ...] | Pr
     return (LabelTrack(name, "categorical", codes, frames=frames, classes=classes),)
 
 
-def parse_valence_arousal(lines: list[str], suffix: str) -> tuple[LabelTrack, ...] | Problem:
+def parse_valence_arousal(lines: list[str]) -> tuple[LabelTrack, ...] | Problem:
     """Continuous per-frame valence and arousal tracks from the lines of a VA file."""
     if header_of(lines) != VA_HEADER:
         return Problem(1, f"header {lines[0].strip()[:80] if lines else ''!r} is not 'valence,arousal'")
@@ -324,7 +400,7 @@ def parse_valence_arousal(lines: list[str], suffix: str) -> tuple[LabelTrack, ..
         return values
     frames = np.arange(len(values), dtype=np.int64)
     return tuple(
-        LabelTrack(f"{dim}{suffix}", "continuous", np.ascontiguousarray(values[:, col]), frames=frames)
+        LabelTrack(dim, "continuous", np.ascontiguousarray(values[:, col]), frames=frames)
         for col, dim in enumerate(VA_HEADER)
     )
 

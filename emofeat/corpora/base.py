@@ -32,6 +32,16 @@ class ClipRecord:
     holds the other codes the corpus carries (modality, intensity, ...), as strings.
     ``split`` is the corpus's official partition (``train``, ``validation``, ``test``) where
     it has one; ``tracks`` are its time-varying labels.
+
+    A clip may draw its modalities from two files of one recording: ``audio_source`` names
+    the file its audio comes from when that is not ``source`` (RECOLA's session wav beside
+    its mp4, CREMA-D's AudioWAV beside its flv); ``source`` then gives only the video. Both
+    files are on the recording's clock (each file's earliest stream start is 0).
+
+    ``person`` names which of several annotated people the clip follows (``"left"`` or
+    ``"right"`` of the frame for Aff-Wild2's two-person videos; ``None`` where the corpus
+    has one person per clip): its face track follows the face on that side, and its id is
+    ``"<corpus>/<source>#<person>"``.
     """
 
     clip_id: str
@@ -43,6 +53,17 @@ class ClipRecord:
     meta: dict[str, str] = field(default_factory=dict)
     split: str | None = None
     tracks: tuple[LabelTrack, ...] = ()
+    audio_source: str | None = None
+    person: str | None = None
+
+
+#: The people a clip can follow in a frame showing several (:attr:`ClipRecord.person`).
+PERSONS = ("left", "right")
+
+
+def clip_id_of(corpus: str, source: str, person: str | None = None) -> str:
+    """A clip's id: ``"<corpus>/<source>"``, with ``"#<person>"`` for one of several people."""
+    return f"{corpus}/{source}" if person is None else f"{corpus}/{source}#{person}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,10 @@ def named(manifest: Manifest, name: str) -> Manifest:
         )
     if name == manifest.corpus:
         return manifest
-    clips = tuple(dataclasses.replace(c, clip_id=f"{name}/{c.source}", corpus=name) for c in manifest.clips)
+    clips = tuple(
+        dataclasses.replace(c, clip_id=clip_id_of(name, c.source, c.person), corpus=name)
+        for c in manifest.clips
+    )
     return Manifest(corpus=name, root=manifest.root, clips=clips, skipped=manifest.skipped)
 
 
@@ -106,10 +130,20 @@ class CorpusAdapter(ABC):
         meta: dict[str, str] | None = None,
         split: str | None = None,
         tracks: tuple[LabelTrack, ...] = (),
+        audio_source: str | None = None,
+        person: str | None = None,
     ) -> ClipRecord:
-        """Build a record for ``source`` (relative POSIX path) with this adapter's corpus name."""
+        """Build a record for ``source`` (relative POSIX path) with this adapter's corpus name.
+
+        Raises
+        ------
+        CorpusError
+            When ``person`` is not one of :data:`PERSONS`.
+        """
+        if person is not None and person not in PERSONS:
+            raise CorpusError(f"person must be one of {PERSONS}, not {person!r}")
         return ClipRecord(
-            clip_id=f"{self.name}/{source}",
+            clip_id=clip_id_of(self.name, source, person),
             corpus=self.name,
             source=source,
             subject=subject,
@@ -118,6 +152,8 @@ class CorpusAdapter(ABC):
             meta=meta or {},
             split=split,
             tracks=tracks,
+            audio_source=audio_source,
+            person=person,
         )
 
     def unified_label(self, native: str | None) -> str | None:

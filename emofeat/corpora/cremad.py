@@ -8,6 +8,13 @@ Layout (as the GitHub / Git LFS release ships it; any parent folders are accepte
     VideoDemographics.csv             # ActorID, Age, Sex, Race, Ethnicity (read when at the root)
 
 Re-encoded ``.mp4`` copies of the videos (some mirrors) are accepted as audio-video clips.
+
+One clip per utterance: where its video and its WAV both exist, the clip's ``source`` is the
+video (the .flv; an .mp4 copy without one) and its ``audio_source`` the WAV, so the clip has
+the WAV's clean 16 kHz audio and the video's faces on one clock (the WAV was converted from
+the video: its first sample is where the video's own audio starts). Without a video the WAV
+is the clip; an MP3 is a clip only when the utterance has neither. The utterance's other files
+(its WAV, MP3, further copies) are reported as skipped, each with the reason.
 File names are ``AAAA_SSS_EEE_LL``: actor 1001-1091 (91 actors, the subject); sentence code
 (IEO "It's eleven o'clock", TIE "That is exactly what happened", IOM "I'm on my way to the
 meeting", IWW "I wonder what this is about", TAI "The airplane is almost full", MTI "Maybe
@@ -38,6 +45,7 @@ Licence: Open Database License v1.0 (database) and Database Contents License v1.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -79,7 +87,7 @@ class CremaD(CorpusAdapter):
         root = check_root(root)
         path = root / DEMOGRAPHICS
         actors = read_demographics(path) if path.is_file() else {}
-        return build_manifest(self, root, lambda source: self.classify(source, actors))
+        return pair_files(build_manifest(self, root, lambda source: self.classify(source, actors)))
 
     def classify(self, source: str, actors: Mapping[str, Mapping[str, str]]) -> ClipRecord | SkippedFile:
         """Parse one relative path into a clip, or explain why it is not one."""
@@ -104,6 +112,44 @@ class CremaD(CorpusAdapter):
         if row.get("age"):
             meta["age"] = row["age"]
         return self.clip(source, subject=actor, sex=row.get("sex"), label=EMOTIONS[emotion], meta=meta)
+
+
+#: Which file of an utterance is its clip's source, by suffix (first wins): the video, else
+#: the WAV, else the MP3.
+SOURCE_ORDER = {"flv": 0, "mp4": 1, "wav": 2, "mp3": 3}
+AUDIO_OF_VIDEO = "WAV audio of an utterance's video (read as that clip's audio_source)"
+MP3_COPY = "MP3 copy of an utterance's audio (its clip reads the WAV or the video)"
+OTHER_COPY = "another copy of an utterance's file (its clip reads the first in path order)"
+
+
+def pair_files(manifest: Manifest) -> Manifest:
+    """One clip per utterance: its video with the audio of its WAV where both exist.
+
+    The files of one utterance (same ``AAAA_SSS_EEE_LL`` name, in any folders) become one
+    clip whose ``source`` is the video (.flv, else an .mp4 copy) and whose ``audio_source``
+    is the WAV; without a video the WAV is the clip, and an MP3 only when neither exists.
+    Every other file of the utterance is reported as skipped with the reason.
+    """
+    by_name: dict[str, list[ClipRecord]] = {}
+    for clip in manifest.clips:
+        by_name.setdefault(PurePosixPath(clip.source).stem, []).append(clip)
+    clips: list[ClipRecord] = []
+    skipped = list(manifest.skipped)
+    for group in by_name.values():
+        group.sort(key=lambda c: (SOURCE_ORDER[PurePosixPath(c.source).suffix[1:].lower()], c.source))
+        first, wav = group[0], next((c for c in group if c.source.lower().endswith(".wav")), None)
+        audio = wav.source if wav is not None and wav is not first else None
+        if audio is not None:
+            first = dataclasses.replace(first, audio_source=audio)
+        clips.append(first)
+        for other in group[1:]:
+            reason = AUDIO_OF_VIDEO if other.source == audio else OTHER_COPY
+            if other.source.lower().endswith(".mp3"):
+                reason = MP3_COPY
+            skipped.append(SkippedFile(other.source, reason))
+    clips.sort(key=lambda c: c.source)
+    skipped.sort(key=lambda s: s.source)
+    return dataclasses.replace(manifest, clips=tuple(clips), skipped=tuple(skipped))
 
 
 def read_demographics(path: Path) -> dict[str, dict[str, str]]:

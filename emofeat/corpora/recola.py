@@ -29,20 +29,23 @@ Gold-standard files are ARFF::
 (the instance name may be quoted; blank lines and ``%`` comments are ignored; ``?`` = missing
 value, read as NaN).
 
-What the adapter makes of it: the audio and the video of a recording are separate files (the
-video has no sound), so each is a clip of its own (``meta["modality"]`` = ``audio`` or
-``video``), both with the same ``subject`` (the recording id: one participant, so always in
-one fold) and the same continuous tracks ``arousal`` and ``valence``, timed in seconds
-(``LabelTrack.times``: the ARFF ``frameTime``) on the recording's clock, which the audio and
-video share. ``label`` is ``None``: RECOLA has no categorical labels, so :attr:`Recola.labels`
+What the adapter makes of it: one clip per recording. Its audio and its video are separate
+files (the video has no sound), so the clip's ``source`` is the mp4 and its ``audio_source``
+the wav of the same recording (``meta["modality"]`` = ``audio-video``); the wav is listed
+among the skipped files as read for that clip. A recording with only one of the two files is
+a clip of that file alone (``audio`` or ``video``). ``subject`` is the recording id (one
+participant, so always in one fold); the continuous tracks ``arousal`` and ``valence`` are
+timed in seconds (``LabelTrack.times``: the ARFF ``frameTime``) on the recording's clock,
+which both files start at 0. ``label`` is ``None``: RECOLA has no categorical labels, so :attr:`Recola.labels`
 is empty. ``sex`` is ``None`` (the AVEC ids do not say).
 
 Irregular files, each reported as skipped with the reason: the gold-standard files themselves
 ("rating file ..."); a rating naming no recording ("rating file without recording"); a
 malformed ARFF (missing ``@relation``/``@data``, other attributes than the three above, a data
 line whose instance is another recording, a time or value that is not a number, times that do
-not increase, no data) skips both clips of its recording, with the file and line; two rating
-files for the same recording and dimension skip its clips; recordings whose name is not
+not increase, no data) skips the recording's files, with the file and line; two rating
+files for the same recording and dimension, or two audio or two video files of one recording
+(in two parent folders), skip its files; recordings whose name is not
 ``train_N``/``dev_N``/``test_N`` or whose type does not match its folder; the individual
 ratings, baseline features, physiological signals, hidden files and anything else (not read).
 
@@ -52,6 +55,7 @@ Ringeval et al., 2013), signed with the University of Fribourg before use.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -143,16 +147,18 @@ class Recola(CorpusAdapter):
             elif rating is not None:
                 skipped[source] = rating
         outcomes = {rid: tracks_of(ratings.get(rid, [])) for rid in recorded}
-        clips: dict[str, ClipRecord] = {}
+        files: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for source, (rid, modality) in recordings.items():
-            outcome = outcomes[rid]
-            if isinstance(outcome, str):
-                skipped[source] = outcome
-                continue
-            prefix = rid.partition("_")[0]
-            clips[source] = self.clip(
-                source, subject=rid, split=PARTITIONS[prefix], meta={"modality": modality}, tracks=outcome
-            )
+            files[rid][modality].append(source)
+        clips: dict[str, ClipRecord] = {}
+        for rid in sorted(files):
+            outcome = session_clip(self, rid, files[rid], outcomes[rid])
+            if isinstance(outcome, ClipRecord):
+                clips[outcome.source] = outcome
+                if outcome.audio_source is not None:
+                    skipped[outcome.audio_source] = f"audio of the recording {rid} (clip {outcome.source})"
+            else:
+                skipped.update(dict.fromkeys(itertools.chain(*files[rid].values()), outcome))
         for rid, items in ratings.items():
             for used in items:
                 skipped[used.source] = rating_reason(used, isinstance(outcomes[rid], str))
@@ -165,6 +171,32 @@ class Recola(CorpusAdapter):
             tuple(clips[s] for s in sources if s in clips),
             tuple(SkippedFile(s, skipped[s]) for s in sources if s in skipped),
         )
+
+
+def session_clip(
+    adapter: CorpusAdapter, rid: str, files: Mapping[str, list[str]], tracks: tuple[LabelTrack, ...] | str
+) -> ClipRecord | str:
+    """The one clip of a recording (its video with the audio of its wav), or why its files
+    are skipped."""
+    if isinstance(tracks, str):
+        return tracks
+    for modality, sources in files.items():
+        if len(sources) > 1:
+            return f"recording {rid} has {len(sources)} {modality} files: {', '.join(sorted(sources))}"
+    video = files.get("video", [None])[0]
+    audio = files.get("audio", [None])[0]
+    source = video or audio
+    if source is None:  # pragma: no cover - a recording has at least one file
+        return f"recording {rid} has no file"
+    modality = "audio-video" if video and audio else "video" if video else "audio"
+    return adapter.clip(
+        source,
+        subject=rid,
+        split=PARTITIONS[rid.partition("_")[0]],
+        meta={"modality": modality},
+        tracks=tracks,
+        audio_source=audio if video else None,
+    )
 
 
 def recording_of(source: str) -> tuple[str, str] | str | None:
@@ -214,7 +246,7 @@ def rating_reason(rating: Rating, recording_skipped: bool) -> str:
         where = "file" if rating.result.line == 0 else f"line {rating.result.line}"
         return f"malformed rating file ({where}: {rating.result.text})"
     of = f"gold-standard {rating.dimension} of {rating.recording}"
-    return f"rating file ({of}, whose clips are skipped)" if recording_skipped else f"rating file ({of})"
+    return f"rating file ({of}, whose clip is skipped)" if recording_skipped else f"rating file ({of})"
 
 
 def other_reason(source: str) -> str:

@@ -10,12 +10,15 @@ from emofeat.corpora.vocabulary import quadrant
 
 
 def clip_row(adapter: CorpusAdapter, clip: ClipRecord, fold: int | None) -> dict[str, Any]:
-    """A clip as plain data: ids, subject, sex, native and unified label, quadrant, split, fold."""
+    """A clip as plain data: ids, sources, person, subject, sex, native and unified label,
+    quadrant, split, fold."""
     unified = adapter.unified_label(clip.label)
     return {
         "clip_id": clip.clip_id,
         "corpus": clip.corpus,
         "source": clip.source,
+        "audio_source": clip.audio_source,
+        "person": clip.person,
         "subject": clip.subject,
         "sex": clip.sex,
         "label": clip.label,

@@ -13,6 +13,14 @@ The primary-face rule (:func:`choose_primary`), for the detections of one frame:
    largest box wins (the tracked face is gone or shrank to less than half the largest).
 
 Ties are broken by the detector's order (descending score).
+
+A tracker following one *side* of the frame (``side="left"`` or ``"right"``: one of two
+people, as Aff-Wild2's ``_left`` / ``_right`` annotations name them) first keeps only the
+detections whose box centre lies in that half of the frame: ``(x1 + x2) / 2 < W / 2`` for
+left, ``>= W / 2`` for right (``W`` the frame width in pixels). The rule above then applies
+to those alone (the largest, eligibility and continuity all among that half's faces); no
+detection in that half is no face in this frame, even when the other half has one. Without
+a side (``None``) every detection is a candidate.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from emofeat.faces.geometry import box_area, iou
 MIN_AREA_RATIO = 0.5
 #: The IoU with the previous box at which continuity by overlap applies.
 MIN_IOU = 0.1
+#: The halves of the frame a tracker can follow (``None``: the whole frame).
+SIDES = ("left", "right")
 
 
 @dataclass(frozen=True)
@@ -98,13 +108,43 @@ def choose_primary(detections: Detections, previous_box: np.ndarray | None) -> i
     return largest
 
 
-def large_enough(found: Detections, min_size: float) -> Detections:
-    """The detections whose box is at least ``min_size`` pixels wide and high."""
-    sides = np.minimum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
-    keep = sides >= min_size
+def kept(found: Detections, keep: np.ndarray) -> Detections:
+    """The detections where the ``(N,)`` bool ``keep`` is true, in their order."""
     if keep.all():
         return found
     return Detections(boxes=found.boxes[keep], scores=found.scores[keep], landmarks=found.landmarks[keep])
+
+
+def large_enough(found: Detections, min_size: float) -> Detections:
+    """The detections whose box is at least ``min_size`` pixels wide and high."""
+    sides = np.minimum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
+    return kept(found, sides >= min_size)
+
+
+def check_side(side: str | None) -> None:
+    """Raise unless ``side`` is ``None`` or one of :data:`SIDES`.
+
+    Raises
+    ------
+    FeatureError
+        Kind ``bad_side``.
+    """
+    if side is not None and side not in SIDES:
+        raise FeatureError(
+            f"face tracking side must be one of {', '.join(map(repr, SIDES))} or None, not {side!r}",
+            kind="bad_side",
+            stage="faces",
+        )
+
+
+def on_side(found: Detections, side: str | None, width: int) -> Detections:
+    """The detections whose box centre lies in the ``side`` half of a frame ``width`` pixels
+    wide (module docstring); all of them when ``side`` is ``None``."""
+    if side is None:
+        return found
+    centres = (found.boxes[:, 0] + found.boxes[:, 2]) / 2.0
+    left = centres < width / 2.0
+    return kept(found, left if side == "left" else ~left)
 
 
 def check_rgb(value: object, ndim: int, need: str) -> None:
@@ -142,7 +182,7 @@ class FaceFrame:
 
 
 class FaceTracker:
-    """Frame-by-frame primary-face tracking: detect, choose (module rule), align.
+    """Frame-by-frame primary-face tracking: detect, keep one side, choose (module rule), align.
 
     Holds only the previous frame's box, so a clip of any length streams through it.
 
@@ -152,17 +192,23 @@ class FaceTracker:
         From :func:`emofeat.faces.load_detector`.
     config : FaceConfig
         ``threshold``, ``min_size`` and ``crop_size`` are used.
+    side : str or None
+        ``"left"`` or ``"right"``: follow only faces whose box centre lies in that half of the
+        frame (one of two people, e.g. ``ClipRecord.person``); ``None`` (default): any face.
 
     Raises
     ------
     FeatureError
-        When the crop size is invalid (kind ``bad_crop_size``).
+        When the crop size is invalid (kind ``bad_crop_size``) or ``side`` is not ``None``,
+        ``"left"`` or ``"right"`` (kind ``bad_side``).
     """
 
-    def __init__(self, detector: FaceDetector, config: FaceConfig) -> None:
+    def __init__(self, detector: FaceDetector, config: FaceConfig, side: str | None = None) -> None:
         template_for(config.crop_size)  # validate the crop size even when no frame has a face
+        check_side(side)
         self._detector = detector
         self._config = config
+        self._side = side
         self._previous: np.ndarray | None = None
 
     def push(self, image: np.ndarray) -> FaceFrame:
@@ -178,6 +224,7 @@ class FaceTracker:
         check_rgb(image, 3, "face tracking needs (H, W, 3) uint8 RGB frames")
         cfg = self._config
         found = large_enough(self._detector.detect(image, cfg.threshold), cfg.min_size)
+        found = on_side(found, self._side, image.shape[1])
         index = choose_primary(found, self._previous)
         if index is None:
             size = cfg.crop_size
@@ -214,7 +261,9 @@ def stack_track(frames: list[FaceFrame], crop_size: int) -> FaceTrack:
     )
 
 
-def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) -> FaceTrack:
+def track_faces(
+    images: np.ndarray, detector: FaceDetector, config: FaceConfig, side: str | None = None
+) -> FaceTrack:
     """Detect, choose and align the primary face in every frame (a :class:`FaceTracker` run
     over a stacked clip).
 
@@ -227,6 +276,9 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
     config : FaceConfig
         ``threshold`` (minimum score), ``min_size`` (minimum box side, source pixels) and
         ``crop_size`` are used.
+    side : str or None
+        ``"left"`` or ``"right"``: follow only faces centred in that half of the frame;
+        ``None`` (default): any face (see the module docstring).
 
     Returns
     -------
@@ -237,11 +289,12 @@ def track_faces(images: np.ndarray, detector: FaceDetector, config: FaceConfig) 
     Raises
     ------
     FeatureError
-        When ``images`` is not a ``(T, H, W, 3)`` uint8 array (kind ``bad_image``) or the crop
-        size is invalid (``bad_crop_size``).
+        When ``images`` is not a ``(T, H, W, 3)`` uint8 array (kind ``bad_image``), the crop
+        size is invalid (``bad_crop_size``) or ``side`` is not ``None``, ``"left"`` or
+        ``"right"`` (``bad_side``).
     FaceModelError
         When the detector's model cannot be (re)loaded.
     """
     check_rgb(images, 4, "track_faces needs (T, H, W, 3) uint8 RGB frames")
-    tracker = FaceTracker(detector, config)
+    tracker = FaceTracker(detector, config, side)
     return stack_track([tracker.push(image) for image in images], config.crop_size)

@@ -166,12 +166,19 @@ class PacketTally:
     the frame count too and its demuxer silently skips a damaged chunk, so an AVI video stream
     that yields fewer packets lost some; except when its timestamps rise with gaps: that is a
     variable-rate AVI whose header also counts the dropped-frame slots it never stores.
+
+    Uncompressed PCM audio in MP4/MOV is declared per sample (one table entry per sample
+    frame, as cameras write it) while the demuxer delivers it in chunks of many samples: there
+    each packet counts the samples it carries (its duration in the stream's 1/rate ticks).
     """
 
     def __init__(self, container: InputContainer, stream: AudioStream | VideoStream) -> None:
         name = container.format.name
         self.declared = int(stream.frames or 0)
         self.exact = name.startswith(EXACT_COUNT_PREFIXES)
+        self.per_sample = (
+            self.exact and stream.type == "audio" and stream.codec_context.name.startswith("pcm_")
+        )
         self.avi = name == "avi" and stream.type == "video"
         self.count = 0
         self.rising_with_gaps = False  # timestamps increase, some by more than one tick
@@ -182,7 +189,7 @@ class PacketTally:
         """Count one demuxed packet (the empty flush packet is ignored)."""
         if packet.size == 0:
             return
-        self.count += 1
+        self.count += int(packet.duration or 1) if self.per_sample else 1
         if packet.pts is not None:
             if self._last_pts is not None:
                 step = packet.pts - self._last_pts
@@ -201,8 +208,9 @@ class PacketTally:
         if not self.declared or self.count >= self.declared:
             return
         if self.exact or (self.avi and (self.disordered or not self.rising_with_gaps)):
+            unit = "samples" if self.per_sample else "packets"
             raise DecodeError(
-                f"the {kind} stream of '{path}' ends after {self.count} of the {self.declared} packets "
+                f"the {kind} stream of '{path}' ends after {self.count} of the {self.declared} {unit} "
                 "its container declares (the file is truncated or its data is corrupt)"
             )
 

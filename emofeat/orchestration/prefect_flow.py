@@ -3,7 +3,10 @@
 The CLI runs it in-process (:func:`run_ingest_flow`); ``flows/ingest.py`` exposes it for
 deployments (``ingest_flow.serve(...)`` against a Prefect server). Batches run on Prefect's
 thread pool by default; ``dask_address`` runs them on a Dask cluster (Prefect's Dask task
-runner), where each worker loads its own face detector once.
+runner), where each worker loads its own face detector once. On the thread pool each task
+hands its batch to a supervised worker process (:mod:`emofeat.pipeline.workers`) unless the
+flow's ``isolate`` is false; on Dask the task runs the batch itself (Dask replaces a worker
+that dies and runs its task again).
 
 Flow parameters stay plain data (a deployment serialises them). A caller's
 :class:`~emofeat.pipeline.progress.Progress` reaches the library call through a context
@@ -24,22 +27,27 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from emofeat.config import FeatureConfig
 from emofeat.errors import ConfigError
 from emofeat.orchestration import context
-from emofeat.pipeline import BatchJob, BatchResult, RunOptions, ingest, run_batch, stopping
+from emofeat.pipeline import BatchJob, BatchResult, MapBatches, RunOptions, ingest, run_batch, stopping
 from emofeat.pipeline.progress import NO_PROGRESS, SERVER, Progress
+from emofeat.pipeline.workers import run_isolated
 
 RUN = RunOptions()  # defaults
 
 
 @task(name="ingest-batch", cache_policy=NO_CACHE, retries=0)
-def process_batch(job: BatchJob) -> BatchResult:
-    """One batch of clips (per-clip failures are rows of the result, not task failures)."""
-    return run_batch(job)
+def process_batch(job: BatchJob, isolate: bool = True) -> BatchResult:
+    """One batch of clips (per-clip failures are rows of the result, not task failures); with
+    ``isolate``, in a supervised worker process (a clip that kills it is a ``worker_died`` row)."""
+    return run_isolated(job) if isolate else run_batch(job)
 
 
-def _map_with_prefect(jobs: list[BatchJob]) -> Iterator[BatchResult]:
-    futures = [process_batch.submit(job) for job in jobs]
-    for future in futures:  # in job order, each as soon as it is done
-        yield future.result()
+def _map_with_prefect(isolate: bool) -> MapBatches:
+    def run(jobs: list[BatchJob]) -> Iterator[BatchResult]:
+        futures = [process_batch.submit(job, isolate) for job in jobs]
+        for future in futures:  # in job order, each as soon as it is done
+            yield future.result()
+
+    return run
 
 
 @flow(name="emofeat-ingest", log_prints=True, validate_parameters=False)
@@ -56,10 +64,19 @@ def ingest_flow(
     max_megapixels: float = RUN.max_megapixels,
     name: str | None = None,
     root_moved: bool = False,
+    isolate: bool = RUN.isolate,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` from ``source_dir`` into the store at ``store``; returns the summary."""
     options = RunOptions(
-        batch_size, checkpoint_every, workers, retry_failed, folds, max_megapixels, name, root_moved
+        batch_size,
+        checkpoint_every,
+        workers,
+        retry_failed,
+        folds,
+        max_megapixels,
+        name,
+        root_moved,
+        isolate,
     )
     # Prefect's engine swaps in its own SIGTERM handler (it raises wherever the main thread
     # is, a commit included): the CLI's handlers stop the run between batches instead.
@@ -70,7 +87,7 @@ def ingest_flow(
             store,
             FeatureConfig.from_dict(config or {}),
             options,
-            map_batches=_map_with_prefect,
+            map_batches=_map_with_prefect(isolate),
             progress=context.current_progress.get(),
         )
     return summary.to_dict()
@@ -110,7 +127,8 @@ def run_ingest_flow(
 ) -> dict[str, Any]:
     """Run :func:`ingest_flow` in-process with a task runner sized by ``options.workers``.
 
-    ``dask_address`` (``tcp://host:8786``) sends the batches to an existing Dask cluster.
+    ``dask_address`` (``tcp://host:8786``) sends the batches to an existing Dask cluster
+    (where ``options.isolate`` does not apply: a Dask worker runs its batches itself).
     ``progress`` sees the server start (when a temporary server is needed) and every phase
     and checkpoint of the run.
 
@@ -150,6 +168,7 @@ def run_ingest_flow(
             options.max_megapixels,
             options.name,
             options.root_moved,
+            options.isolate and not dask_address,
         )
     finally:
         context.current_progress.reset(token)

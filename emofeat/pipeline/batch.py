@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,15 @@ def detector_for(config: FaceConfig) -> FaceDetector:
     return load_detector(config)
 
 
-def run_batch(job: BatchJob) -> BatchResult:
+def run_batch(job: BatchJob, *, on_clip: Callable[[str], None] | None = None) -> BatchResult:
     """Process every clip of ``job``; failures become rows, never exceptions.
 
     Any exception raised for one clip, expected or not, becomes that clip's failure row
     (an unexpected one as ``internal_error`` with its type and a short trace) and the batch
     goes on with the next clip. When the run is asked to stop (:mod:`emofeat.pipeline.stopping`)
     the batch ends after the clip in progress: the clips it did not reach get no row (the
-    next run processes them).
+    next run processes them). ``on_clip`` is called with each clip's id just before the clip
+    is processed (a supervisor learns which clip a worker process died on).
 
     Raises
     ------
@@ -90,9 +92,12 @@ def run_batch(job: BatchJob) -> BatchResult:
     for planned in job.clips:
         if stopping.requested():
             break
+        if on_clip is not None:
+            on_clip(planned.record.clip_id)
         row: dict[str, Any] = {
             "clip_id": planned.record.clip_id,
             "source_sha256": planned.sha256,
+            "audio_sha256": planned.audio_sha256,
             "labels_sha256": planned.labels_sha256,
             "run": job.run_id,
         }
@@ -105,10 +110,20 @@ def run_batch(job: BatchJob) -> BatchResult:
                 "error": planned.read_error,
             }
             continue
-        path = Path(job.root) / planned.record.source
+        record = planned.record
+        path = Path(job.root) / record.source
+        audio_path = None if record.audio_source is None else Path(job.root) / record.audio_source
         pending.begin(row)
         try:
-            features = process_clip(path, job.config, detector, pending.segment, job.max_pixels)
+            features = process_clip(
+                path,
+                job.config,
+                detector,
+                pending.segment,
+                job.max_pixels,
+                audio_path=audio_path,
+                side=record.person,
+            )
             labels = track_arrays(planned.record.tracks, path, job.config.video.sequence_fps)
         except Exception as exc:
             error = exc if isinstance(exc, EmofeatError) else internal_error(exc, "pipeline")

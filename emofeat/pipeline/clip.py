@@ -18,6 +18,7 @@ in the file have the same time in the store, whatever each stream's start offset
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -78,11 +80,19 @@ def process_clip(
     detector: FaceDetector,
     sink: Sink | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    audio_path: Path | None = None,
+    side: str | None = None,
 ) -> ClipFeatures:
     """Compute every feature of the clip at ``path``.
 
     A clip with no audio stream gets empty audio series and NaN eGeMAPS functionals; a clip
     with no video stream gets empty face series. Neither is an error.
+
+    With ``audio_path``, the clip is one recording stored as two files: the audio comes from
+    ``audio_path`` and only the video from ``path``. Both are on the recording's clock: the
+    audio file's first sample lies where ``path``'s own audio starts when it has one (the
+    separate file was taken from it, as CREMA-D's WAVs were), else at the video file's 0.
 
     Parameters
     ----------
@@ -98,6 +108,10 @@ def process_clip(
         returned in ``arrays`` (memory then grows with the clip).
     max_pixels : int
         Frames larger than this are refused before decoding (kind ``too_large``).
+    audio_path : pathlib.Path, optional
+        The file the audio comes from, when not ``path`` (which then gives only the video).
+    side : {"left", "right"}, optional
+        Follow the face on this side of the frame (one of two people), not the largest.
 
     Raises
     ------
@@ -107,15 +121,18 @@ def process_clip(
     """
     _stage("probe", check_frame_size, path, max_pixels)  # before any frame is decoded
     info = _stage("probe", probe, path)
+    audio_from = AudioFrom(path, info.origin, 0.0)
+    if audio_path is not None:
+        info, audio_from = _stage("probe", _with_audio_of, info, audio_path)
     if not (info.has_audio or info.has_video):
         raise NoMediaStreamError(f"{path.name}: no audio or video stream", stage="probe")
     collected: list[dict[str, np.ndarray]] = []
     out: Sink = sink if sink is not None else collected.append
     arrays: dict[str, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="emofeat-audio") as pool:
-        audio = pool.submit(_audio, path, info, config) if info.has_audio else None
+        audio = pool.submit(_audio, audio_from, config) if info.has_audio else None
         try:
-            times, present = _faces(path, info, config, detector, out, max_pixels)
+            times, present = _faces(path, info, config, detector, out, max_pixels, side)
         finally:
             samples = _audio_result(audio, config, arrays)
     if sink is None:
@@ -158,13 +175,48 @@ def _audio_result(
     return samples
 
 
-def _audio(
-    path: Path, info: MediaInfo, config: FeatureConfig
-) -> tuple[dict[str, Series], np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class AudioFrom:
+    """Where a clip's audio is decoded from: a file, the 0 of that file's own clock on its
+    timeline (``MediaInfo.origin``), and where that 0 lies on the clip's clock (seconds)."""
+
+    path: Path
+    origin: Fraction
+    offset: float
+
+
+def _with_audio_of(video: MediaInfo, audio_path: Path) -> tuple[MediaInfo, AudioFrom]:
+    """The clip's description when its audio comes from ``audio_path``: the video stream of
+    ``video``, the audio stream of the other file, on the recording's clock.
+
+    Raises
+    ------
+    NoMediaStreamError
+        When ``audio_path`` has no audio stream.
+    """
+    audio = probe(audio_path)
+    if not audio.has_audio:
+        raise NoMediaStreamError(f"{audio_path.name}: the clip's audio file has no audio stream")
+    offset = video.audio_start if video.has_audio and video.audio_start is not None else 0.0
+    start = offset + (audio.audio_start or 0.0)
+    ends = [d for d in (video.duration, None if audio.duration is None else offset + audio.duration) if d]
+    info = dataclasses.replace(
+        video,
+        has_audio=True,
+        audio_sample_rate=audio.audio_sample_rate,
+        audio_channels=audio.audio_channels,
+        audio_codec=audio.audio_codec,
+        audio_start=start,
+        duration=max(ends) if ends else None,
+    )
+    return info, AudioFrom(audio_path, audio.origin, offset)
+
+
+def _audio(source: AudioFrom, config: FeatureConfig) -> tuple[dict[str, Series], np.ndarray, np.ndarray]:
     cfg = config.audio
-    audio = _stage("decode", load_audio, path, cfg.sample_rate, info.origin)
+    audio = _stage("decode", load_audio, source.path, cfg.sample_rate, source.origin)
     if audio is None:  # pragma: no cover - probe said there is an audio stream
-        raise NoMediaStreamError(f"{path.name}: the audio stream vanished", stage="decode")
+        raise NoMediaStreamError(f"{source.path.name}: the audio stream vanished", stage="decode")
     y = audio.samples
     series = {
         "mfcc": _stage("features", mfcc, y, cfg),
@@ -177,12 +229,18 @@ def _audio(
         series["egemaps_lld"] = _empty(len(EGEMAPS_LLD_NAMES))
         functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
     # Audio features are timed from sample 0; put them on the clip's clock.
-    shifted = {k: Series(s.values, s.times + audio.start) for k, s in series.items()}
+    shifted = {k: Series(s.values, s.times + (source.offset + audio.start)) for k, s in series.items()}
     return shifted, functionals, y
 
 
 def _faces(
-    path: Path, info: MediaInfo, config: FeatureConfig, detector: FaceDetector, sink: Sink, max_pixels: int
+    path: Path,
+    info: MediaInfo,
+    config: FeatureConfig,
+    detector: FaceDetector,
+    sink: Sink,
+    max_pixels: int,
+    side: str | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track the faces of every kept frame, sending segments to ``sink``; return the frame
     times and face-present flags of the whole clip."""
@@ -190,7 +248,7 @@ def _faces(
     if not info.has_video:
         sink(_segment([], [], size))
         return np.zeros(0, np.float64), np.zeros(0, np.uint8)
-    tracker = _stage("faces", FaceTracker, detector, config.faces)
+    tracker = _stage("faces", FaceTracker, detector, config.faces, side=side)
     times: list[float] = []
     present: list[int] = []
     pending: list[FaceFrame] = []

@@ -4,6 +4,13 @@ Each batch job pickles (its icechunk fork session included) to a worker process,
 its own face detector once, writes its part into the fork and sends the fork back; the
 driver merges the forks and commits. On several machines the store must live on storage
 every worker can reach.
+
+Here the Dask worker runs :func:`~emofeat.pipeline.batch.run_batch` itself, not in a
+supervised child process (:mod:`emofeat.pipeline.workers`, ``RunOptions.isolate`` does not
+apply): Dask's worker processes are daemonic and may not start children, and Dask already
+supervises them: a worker that dies (a native crash, the OOM killer) is replaced and its
+task runs again elsewhere, up to ``distributed.scheduler.allowed-failures`` times, after
+which the run fails with Dask's ``KilledWorker``.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from emofeat.pipeline import stopping
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
+from emofeat.pipeline.workers import run_isolated
 from emofeat.provenance import environment
 from emofeat.store import (
     BRANCH,
@@ -179,16 +180,23 @@ def removed_rows(tip: Any, manifest: Manifest) -> tuple[dict[str, Any], ...]:
     )
 
 
-def map_threads(workers: int) -> MapBatches:
-    """Run batches on a local thread pool (decoders and ONNX Runtime release the GIL); each
-    result is yielded, in job order, as soon as it and those before it are done."""
+def map_threads(workers: int, isolate: bool = True) -> MapBatches:
+    """Run ``workers`` batches at once from a local thread pool; each result is yielded, in
+    job order, as soon as it and those before it are done.
+
+    With ``isolate`` each thread hands its batch to a supervised worker process
+    (:func:`emofeat.pipeline.workers.run_isolated`: a clip that crashes its process is a
+    ``worker_died`` row); without, the thread runs it (decoders and ONNX Runtime release the
+    GIL).
+    """
+    one = run_isolated if isolate else run_batch
 
     def run(jobs: list[BatchJob]) -> Iterator[BatchResult]:
         if workers == 1 or len(jobs) == 1:
-            yield from map(run_batch, jobs)
+            yield from map(one, jobs)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emofeat-batch") as pool:
-            yield from pool.map(run_batch, jobs)
+            yield from pool.map(one, jobs)
 
     return run
 
@@ -228,7 +236,7 @@ def ingest(
     started = time.perf_counter()
     config = config or FeatureConfig()
     options = options or RunOptions()
-    map_batches = map_batches or map_threads(options.workers)
+    map_batches = map_batches or map_threads(options.workers, options.isolate)
     repo = open_repo(store, create=True)
     stopping.check()
     run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
@@ -268,7 +276,11 @@ def ingest(
     # The first checkpoint also carries the catalog rows of the clips that were skipped.
     def catalog_row(planned: PlannedClip) -> dict[str, Any]:
         row = clip_row(adapter, planned.record, fold_of[planned.record.clip_id])
-        return row | {"source_sha256": planned.sha256, "meta": json.dumps(row["meta"], sort_keys=True)}
+        return row | {
+            "source_sha256": planned.sha256,
+            "audio_sha256": planned.audio_sha256 or None,
+            "meta": json.dumps(row["meta"], sort_keys=True),
+        }
 
     pending_catalog = [catalog_row(p) for p in plan.done]
     pending_catalog += [row | {"removed": run_id} for row in run.removed]

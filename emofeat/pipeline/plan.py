@@ -1,12 +1,12 @@
 """Planning an ingestion run: which clips to process, which are already done.
 
-A clip is *done* for a feature version when its ledger row records the same source digest
-and labels, and it either succeeded or failed in a way that would repeat: a decode or
-validation failure on unchanged bytes under an unchanged config would fail the same way
-again, so it stays failed until the file or the config changes (or the run asks to retry
-failures). A failure of the run rather than of the clip (:data:`RETRIED_KINDS`: an
-unexpected exception, a source that could not be read) is retried by the next run.
-Everything else is *todo*.
+A clip is *done* for a feature version when its ledger row records the same digests of its
+source files (both, for a clip drawn from two files) and labels, and it either succeeded or
+failed in a way that would repeat: a decode or validation failure on unchanged bytes under
+an unchanged config would fail the same way again, so it stays failed until the file or
+the config changes (or the run asks to retry failures). A failure of the run rather than of
+the clip (:data:`RETRIED_KINDS`: an unexpected exception, a source that could not be read)
+is retried by the next run. Everything else is *todo*.
 """
 
 from __future__ import annotations
@@ -32,13 +32,15 @@ RETRIED_KINDS = frozenset({"internal_error", "io_error"})
 
 @dataclass(frozen=True)
 class PlannedClip:
-    """A clip with the digest of its source bytes (``""`` when the source could not be read)
-    and of its time-varying labels (``""`` when it has none), each computed once."""
+    """A clip with the digest of its source bytes (``""`` when the source could not be read),
+    of its separate audio file (``""`` when it has none) and of its time-varying labels
+    (``""`` when it has none), each computed once."""
 
     record: ClipRecord
     sha256: str
     read_error: str | None = None
     labels_sha256: str = ""
+    audio_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,20 @@ def source_digest(path: Path) -> str:
 
 
 def digest_clip(manifest: Manifest, record: ClipRecord) -> PlannedClip:
+    """The clip with the digests of its source files (both, for a clip drawn from two) and of
+    its labels; an unreadable file leaves its digest ``""`` and names itself in ``read_error``."""
     labels = tracks_digest(record.tracks)
-    try:
-        return PlannedClip(record, source_digest(manifest.root / record.source), labels_sha256=labels)
-    except OSError as exc:
-        error = f"cannot read {record.source!r}: {exc.strerror or exc}"
-        return PlannedClip(record, "", read_error=error, labels_sha256=labels)
+    digests: list[str] = []
+    for source in (record.source, record.audio_source):
+        if source is None:
+            digests.append("")
+            continue
+        try:
+            digests.append(source_digest(manifest.root / source))
+        except OSError as exc:
+            error = f"cannot read {source!r}: {exc.strerror or exc}"
+            return PlannedClip(record, "", read_error=error, labels_sha256=labels)
+    return PlannedClip(record, digests[0], labels_sha256=labels, audio_sha256=digests[1])
 
 
 def make_plan(
@@ -88,10 +98,14 @@ def make_plan(
     Sources are hashed on ``workers`` threads (hashlib releases the GIL on large reads);
     ``progress`` sees the ``"hash"`` phase, one unit per clip (failed: source unreadable).
     """
-    columns = ["clip_id", "source_sha256", "labels_sha256", "status", "error_kind"]
+    columns = ["clip_id", "source_sha256", "audio_sha256", "labels_sha256", "status", "error_kind"]
     known = {
-        row.clip_id: (row.source_sha256, row.labels_sha256 or "", row.status, row.error_kind)
-        for row in ledger[columns].itertuples(index=False)
+        row.clip_id: (
+            (_text(row.source_sha256), _text(row.audio_sha256), _text(row.labels_sha256)),
+            row.status,
+            row.error_kind,
+        )
+        for row in ledger.reindex(columns=columns).itertuples(index=False)
     }
     todo: list[PlannedClip] = []
     done: list[PlannedClip] = []
@@ -107,13 +121,18 @@ def make_plan(
         unchanged = (
             previous is not None
             and planned.read_error is None
-            and previous[:2] == (planned.sha256, planned.labels_sha256)
+            and previous[0] == (planned.sha256, planned.audio_sha256, planned.labels_sha256)
         )
-        if unchanged and previous is not None and not _retry(previous[2], previous[3], retry_failed):
+        if unchanged and previous is not None and not _retry(previous[1], previous[2], retry_failed):
             done.append(planned)
         else:
             todo.append(planned)
     return Plan(tuple(todo), tuple(done))
+
+
+def _text(value: object) -> str:
+    """A digest column's value, ``""`` for null (None or NaN, or a column an older ledger lacks)."""
+    return value if isinstance(value, str) else ""
 
 
 def _retry(status: str, error_kind: str | None, retry_failed: bool) -> bool:

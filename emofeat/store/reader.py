@@ -24,6 +24,9 @@ CATALOG_COLUMNS = [
     "corpus",
     "source",
     "source_sha256",
+    "audio_source",
+    "audio_sha256",
+    "person",
     "subject",
     "sex",
     "label",
@@ -153,8 +156,9 @@ class FeatureStore:
                 # file as last scanned; the two differ until a changed file is re-ingested).
                 ledger = self._ledger(name, fv).reset_index(drop=True)
                 cat = cat.merge(ledger, on="clip_id", how="left", suffixes=("_scanned", ""))
-                computed = cat["source_sha256"].notna()
-                cat["source_sha256"] = cat["source_sha256"].where(computed, cat["source_sha256_scanned"])
+                computed = cat["status"].notna()
+                for column in ("source_sha256", "audio_sha256"):
+                    cat[column] = cat[column].where(computed, cat[f"{column}_scanned"])
             cat["feature_version"] = fv
             frames.append(cat.reindex(columns=CATALOG_COLUMNS))
         if not frames:

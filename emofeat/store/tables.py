@@ -30,6 +30,9 @@ CATALOG_SCHEMA: dict[str, ColumnType] = {
     "corpus": "str",
     "source": "str",
     "source_sha256": "str",
+    "audio_source": "str",
+    "audio_sha256": "str",
+    "person": "str",
     "subject": "str",
     "sex": "str",
     "label": "str",
@@ -44,6 +47,7 @@ CATALOG_SCHEMA: dict[str, ColumnType] = {
 LEDGER_SCHEMA: dict[str, ColumnType] = {
     "clip_id": "str",
     "source_sha256": "str",
+    "audio_sha256": "str",
     "labels_sha256": "str",
     "status": "str",
     "stage": "str",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from emofeat.corpora import Manifest, get_adapter
-from emofeat.corpora.base import walk_files
+from emofeat.corpora.base import clip_id_of, walk_files
 from emofeat.corpora.folds import assign_folds
 from emofeat.corpora.rows import manifest_rows
 from emofeat.corpora.vocabulary import UNIFIED
@@ -55,7 +55,7 @@ class AdapterContract:
         again = get_adapter(self.adapter).scan(corpus_root)
         assert [c.clip_id for c in again.clips] == [c.clip_id for c in manifest.clips]
         assert len({c.clip_id for c in manifest.clips}) == len(manifest.clips)
-        assert all(c.clip_id == f"{self.adapter}/{c.source}" for c in manifest.clips)
+        assert all(c.clip_id == clip_id_of(self.adapter, c.source, c.person) for c in manifest.clips)
         assert manifest.clips, "the fake corpus must hold clips"
 
     def test_labels_are_declared_and_unified(self, manifest: Manifest) -> None:

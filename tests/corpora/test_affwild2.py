@@ -1,5 +1,6 @@
-"""The Aff-Wild2 adapter: per-frame expression and valence/arousal tracks, left/right people,
-splits, test videos, release variants, and every irregular file reported with its reason.
+"""The Aff-Wild2 adapter: per-frame expression and valence/arousal tracks, one clip per
+left/right person, splits, test videos, release variants, and every irregular file reported
+with its reason.
 
 No peer file list exists for Aff-Wild2: the fake corpus mirrors the ABAW release layout and
 naming (batch folders, ``<Task>/<Split>_Set/<video>[_left|_right].txt``, real header lines).
@@ -46,7 +47,7 @@ def build_release(root: Path) -> None:
     touch(
         root,
         "batch1/1-30-1280x720.mp4",  # one person: expression + valence/arousal, train
-        "batch1/10-60-1280x720.mp4",  # two people: _left / _right, validation
+        "batch1/10-60-1280x720.mp4",  # two people: _left / _right, one clip each
         "batch2/video10-1.avi",  # no annotation: test set
         "new_vids/135-24-1920x1080.mp4",  # valence/arousal only
         "batch1/._1-30-1280x720.mp4",  # macOS resource fork
@@ -57,6 +58,7 @@ def build_release(root: Path) -> None:
     write(root, f"{VA}/Train_Set/1-30-1280x720.txt", "valence,arousal", "0.1,0.2", "-5,-5", "-0.35,0.9")
     write(root, f"{EXPR}/Validation_Set/10-60-1280x720_left.txt", EXPR_HEADER, "1", "1", "2")
     write(root, f"{EXPR}/Validation_Set/10-60-1280x720_right.txt", EXPR_HEADER, "5", "-1", "6")
+    write(root, f"{VA}/Train_Set/10-60-1280x720_left.txt", "valence,arousal", "0.5,-0.5", "-5,-5")
     write(root, f"{VA}/Train_Set/135-24-1920x1080.txt", "valence,arousal", "0.0,0.0", "1,-1")
     write(root, f"{EXPR}/Train_Set/999-25-640x360.txt", EXPR_HEADER, "0")  # names no video
     write(root, f"{ANN}/AU_Detection_Challenge/Train_Set/1-30-1280x720.txt", "AU1,AU2,AU4", "0,1,0")
@@ -76,7 +78,8 @@ def release(tmp_path: Path) -> Manifest:
 
 
 def clips_of(manifest: Manifest) -> dict[str, ClipRecord]:
-    return {c.source: c for c in manifest.clips}
+    """Clips by source, ``#<person>`` appended for one of two people."""
+    return {c.source if c.person is None else f"{c.source}#{c.person}": c for c in manifest.clips}
 
 
 def tracks_of(clip: ClipRecord) -> dict[str, LabelTrack]:
@@ -113,15 +116,53 @@ def test_single_person_video_has_frame_indexed_tracks(release: Manifest) -> None
     assert valence.frames.tolist() == [0, 1, 2]
 
 
-def test_two_person_video_is_one_clip_with_left_and_right_tracks(release: Manifest) -> None:
-    clip = clips_of(release)["batch1/10-60-1280x720.mp4"]
-    assert (clip.subject, clip.split) == ("10-60-1280x720", "validation")
-    tracks = tracks_of(clip)
-    assert list(tracks) == ["expression_left", "expression_right"]
-    assert tracks["expression_left"].values.tolist() == [1, 1, 2]
-    assert tracks["expression_right"].values.tolist() == [5, -1, 6]
+def test_two_person_video_is_one_clip_per_person_with_only_its_tracks(release: Manifest) -> None:
+    clips = clips_of(release)
+    assert "batch1/10-60-1280x720.mp4" not in clips  # no clip mixing both people
+    left, right = clips["batch1/10-60-1280x720.mp4#left"], clips["batch1/10-60-1280x720.mp4#right"]
+    assert left.clip_id == "affwild2/batch1/10-60-1280x720.mp4#left"
+    assert right.clip_id == "affwild2/batch1/10-60-1280x720.mp4#right"
+    assert (left.person, right.person) == ("left", "right")
+    assert left.source == right.source == "batch1/10-60-1280x720.mp4"
+    # One subject group: the two people of one video never land in different folds.
+    assert left.subject == right.subject == "10-60-1280x720"
+    left_tracks, right_tracks = tracks_of(left), tracks_of(right)
+    assert list(left_tracks) == ["expression", "valence", "arousal"]
+    assert list(right_tracks) == ["expression"]  # the right person has no valence/arousal file
+    assert left_tracks["expression"].values.tolist() == [1, 1, 2]
+    assert right_tracks["expression"].values.tolist() == [5, -1, 6]
+    assert left_tracks["valence"].values[0] == pytest.approx(0.5)
+    assert left_tracks["arousal"].values[0] == pytest.approx(-0.5)
+    assert math.isnan(left_tracks["valence"].values[1])
+    # Each person's split comes from its own files: left spans two splits, right one.
+    assert (left.split, left.meta) == (None, {"expr_split": "validation", "va_split": "train"})
+    assert (right.split, right.meta) == ("validation", {"expr_split": "validation"})
     # No clip-level label: Aff-Wild2 labels frames.
-    assert clip.label is None
+    assert left.label is None
+    assert right.label is None
+
+
+def test_one_person_clips_name_no_person(release: Manifest) -> None:
+    one = clips_of(release)["batch1/1-30-1280x720.mp4"]
+    assert one.person is None
+    assert one.clip_id == "affwild2/batch1/1-30-1280x720.mp4"
+
+
+def test_clips_are_ordered_by_source_then_person(tmp_path: Path) -> None:
+    touch(tmp_path, "a/video1.mp4", "a/video2.mp4", "b/video0.mp4")
+    write(tmp_path, f"{EXPR}/Train_Set/video1_right.txt", EXPR_HEADER, "0")
+    write(tmp_path, f"{EXPR}/Train_Set/video1_left.txt", EXPR_HEADER, "1")
+    write(tmp_path, f"{VA}/Train_Set/video2_right.txt", "valence,arousal", "0,0")
+    write(tmp_path, f"{EXPR}/Train_Set/video0.txt", EXPR_HEADER, "2")
+    manifest = get_adapter("affwild2").scan(tmp_path)
+    assert [(c.source, c.person) for c in manifest.clips] == [
+        ("a/video1.mp4", "left"),
+        ("a/video1.mp4", "right"),
+        ("a/video2.mp4", "right"),  # only the right person is annotated: one clip
+        ("b/video0.mp4", None),
+    ]
+    assert [t.values.tolist() for t in manifest.clips[0].tracks] == [[1]]
+    assert [t.values.tolist() for t in manifest.clips[1].tracks] == [[0]]
 
 
 def test_unannotated_video_is_a_clip_without_tracks_or_split(release: Manifest) -> None:
@@ -134,9 +175,10 @@ def test_unannotated_video_is_a_clip_without_tracks_or_split(release: Manifest) 
 
 
 def test_every_other_file_is_reported_with_its_reason(release: Manifest) -> None:
-    assert sorted(clips_of(release)) == [
+    assert list(clips_of(release)) == [
         "batch1/1-30-1280x720.mp4",
-        "batch1/10-60-1280x720.mp4",
+        "batch1/10-60-1280x720.mp4#left",
+        "batch1/10-60-1280x720.mp4#right",
         "batch2/video10-1.avi",
         "new_vids/135-24-1920x1080.mp4",
     ]
@@ -144,12 +186,21 @@ def test_every_other_file_is_reported_with_its_reason(release: Manifest) -> None
     assert why[f"{EXPR}/Train_Set/999-25-640x360.txt"] == "annotation without video"
     assert why[f"{EXPR}/Train_Set/1-30-1280x720.txt"].startswith("expression annotation")
     assert why[f"{VA}/Train_Set/1-30-1280x720.txt"].startswith("valence/arousal annotation")
-    assert "left person" in why[f"{EXPR}/Validation_Set/10-60-1280x720_left.txt"]
+    assert why[f"{EXPR}/Validation_Set/10-60-1280x720_left.txt"] == (
+        "expression (left person) annotation (per-frame tracks of batch1/10-60-1280x720.mp4#left)"
+    )
+    assert why[f"{VA}/Train_Set/10-60-1280x720_left.txt"] == (
+        "valence/arousal (left person) annotation (per-frame tracks of batch1/10-60-1280x720.mp4#left)"
+    )
+    assert why[f"{EXPR}/Validation_Set/10-60-1280x720_right.txt"].endswith("10-60-1280x720.mp4#right)")
     assert why[f"{ANN}/AU_Detection_Challenge/Train_Set/1-30-1280x720.txt"].startswith("action-unit")
     assert why["batch1/._1-30-1280x720.mp4"] == "hidden file"
     assert why["cropped_aligned/1-30-1280x720/00001.jpg"].startswith("face crop frame")
     assert why["README.txt"].startswith("not a video")
-    assert len(why) + len(release.clips) == len(list(walk_files(release.root))) == 14
+    # Every file is a clip source or a skip; the two-person video is the source of two clips.
+    sources = {c.source for c in release.clips}
+    assert sources.isdisjoint(why)
+    assert len(why) + len(sources) == len(list(walk_files(release.root))) == 15
 
 
 def test_labels_unified_and_quadrants() -> None:
@@ -182,9 +233,13 @@ def test_labels_unified_and_quadrants() -> None:
 def test_folds_keep_a_video_whole_and_rows_name_the_tracks(release: Manifest) -> None:
     folds = assign_folds(release.clips, 5)
     assert folds == assign_folds(reversed(release.clips), 5)
-    rows = {r["source"]: r for r in manifest_rows(get_adapter("affwild2"), release) if "clip_id" in r}
-    assert rows["batch1/10-60-1280x720.mp4"]["tracks"] == ["expression_left", "expression_right"]
-    assert rows["batch1/1-30-1280x720.mp4"]["label"] is None
+    left, right = "affwild2/batch1/10-60-1280x720.mp4#left", "affwild2/batch1/10-60-1280x720.mp4#right"
+    assert folds[left] == folds[right]
+    rows = {r["clip_id"]: r for r in manifest_rows(get_adapter("affwild2"), release) if "clip_id" in r}
+    assert (rows[left]["person"], rows[left]["tracks"]) == ("left", ["expression", "valence", "arousal"])
+    assert (rows[right]["person"], rows[right]["tracks"]) == ("right", ["expression"])
+    assert rows["affwild2/batch1/1-30-1280x720.mp4"]["person"] is None
+    assert rows["affwild2/batch1/1-30-1280x720.mp4"]["label"] is None
 
 
 def test_abaw_2020_release_variant(tmp_path: Path) -> None:
@@ -249,18 +304,98 @@ def test_crlf_and_trailing_blank_lines_are_fine(tmp_path: Path) -> None:
     assert clip.tracks[0].values.tolist() == [3, -1]
 
 
-def test_one_bad_side_skips_the_whole_video(tmp_path: Path) -> None:
+def test_one_bad_side_skips_only_that_persons_clip(tmp_path: Path) -> None:
     touch(tmp_path, "batch2/video59.mp4")
-    write(tmp_path, f"{EXPR}/Train_Set/video59_left.txt", EXPR_HEADER, "0")
-    write(tmp_path, f"{EXPR}/Train_Set/video59_right.txt", EXPR_HEADER, "zero")
+    left = f"{EXPR}/Train_Set/video59_left.txt"
+    bad = f"{EXPR}/Train_Set/video59_right.txt"
+    right_va = f"{VA}/Train_Set/video59_right.txt"
+    write(tmp_path, left, EXPR_HEADER, "0")
+    write(tmp_path, bad, EXPR_HEADER, "zero")
+    write(tmp_path, right_va, "valence,arousal", "0,0")
+    manifest = get_adapter("affwild2").scan(tmp_path)
+    assert [(c.clip_id, c.person) for c in manifest.clips] == [("affwild2/batch2/video59.mp4#left", "left")]
+    assert [t.name for t in manifest.clips[0].tracks] == ["expression"]
+    why = reasons(manifest)
+    assert "batch2/video59.mp4" not in why  # the video is the left clip's source
+    assert why[bad] == (
+        "malformed expression annotation (line 2: 'zero' is not an integer class code); "
+        "the right person's clip is skipped"
+    )
+    assert why[right_va] == (
+        "valence/arousal (right person) annotation of a skipped clip (batch2/video59.mp4#right: "
+        f"{bad} line 2: 'zero' is not an integer class code)"
+    )
+    assert why[left].startswith("expression (left person) annotation (per-frame tracks")
+    assert len(why) + 1 == len(list(walk_files(tmp_path)))
+
+
+def test_both_bad_sides_skip_the_video_with_both_reasons(tmp_path: Path) -> None:
+    touch(tmp_path, "batch2/video59.mp4")
+    left = f"{VA}/Train_Set/video59_left.txt"
+    right = f"{EXPR}/Train_Set/video59_right.txt"
+    write(tmp_path, left, "valence,arousal", "2,0")
+    write(tmp_path, right, EXPR_HEADER, "zero")
     manifest = get_adapter("affwild2").scan(tmp_path)
     assert manifest.clips == ()
     why = reasons(manifest)
-    assert (
-        why["batch2/video59.mp4"]
-        == f"{EXPR}/Train_Set/video59_right.txt line 2: 'zero' is not an integer class code"
+    assert why["batch2/video59.mp4"] == (
+        f"{left} line 2: valence 2.0 is outside [-1, 1] (and not -5); "
+        f"{right} line 2: 'zero' is not an integer class code"
     )
-    assert "of a skipped video" in why[f"{EXPR}/Train_Set/video59_left.txt"]
+    # No clip of the video is left: the annotation reasons do not claim a person's clip.
+    assert (
+        why[left]
+        == "malformed valence/arousal annotation (line 2: valence 2.0 is outside [-1, 1] (and not -5))"
+    )
+    assert why[right] == "malformed expression annotation (line 2: 'zero' is not an integer class code)"
+
+
+def test_one_person_annotated_twice_skips_only_that_persons_clip(tmp_path: Path) -> None:
+    touch(tmp_path, "batch1/10-60-1280x720.mp4")
+    first = f"{EXPR}/Train_Set/10-60-1280x720_left.txt"
+    second = f"{EXPR}/Validation_Set/10-60-1280x720_left.txt"
+    write(tmp_path, first, EXPR_HEADER, "0")
+    write(tmp_path, second, EXPR_HEADER, "1")
+    write(tmp_path, f"{EXPR}/Validation_Set/10-60-1280x720_right.txt", EXPR_HEADER, "2")
+    manifest = get_adapter("affwild2").scan(tmp_path)
+    (clip,) = manifest.clips
+    assert (clip.person, clip.split, clip.tracks[0].values.tolist()) == ("right", "validation", [2])
+    twice = f"annotated twice for expression (left person): {first} and {second}"
+    why = reasons(manifest)
+    assert (
+        why[first]
+        == why[second]
+        == (
+            f"expression (left person) annotation of a skipped clip (batch1/10-60-1280x720.mp4#left: {twice})"
+        )
+    )
+    # Both people annotated twice: nothing is left, and the video says why.
+    write(tmp_path, f"{EXPR}/Train_Set/10-60-1280x720_right.txt", EXPR_HEADER, "3")
+    again = get_adapter("affwild2").scan(tmp_path)
+    assert again.clips == ()
+    assert reasons(again)["batch1/10-60-1280x720.mp4"] == (
+        f"{twice}; annotated twice for expression (right person): "
+        f"{EXPR}/Train_Set/10-60-1280x720_right.txt and {EXPR}/Validation_Set/10-60-1280x720_right.txt"
+    )
+
+
+@pytest.mark.parametrize("sided_folder", [EXPR, VA], ids=["same task", "other task"])
+def test_unsided_and_sided_annotations_of_one_video_skip_it(tmp_path: Path, sided_folder: str) -> None:
+    touch(tmp_path, "batch1/10-60-1280x720.mp4", "batch1/video3.mp4")
+    unsided = f"{EXPR}/Train_Set/10-60-1280x720.txt"
+    sided = f"{sided_folder}/Validation_Set/10-60-1280x720_right.txt"
+    write(tmp_path, unsided, EXPR_HEADER, "0")
+    header, line = (EXPR_HEADER, "1") if sided_folder == EXPR else ("valence,arousal", "0,0")
+    write(tmp_path, sided, header, line)
+    manifest = get_adapter("affwild2").scan(tmp_path)
+    assert [c.source for c in manifest.clips] == ["batch1/video3.mp4"]
+    why = reasons(manifest)
+    assert why["batch1/10-60-1280x720.mp4"] == (
+        f"ambiguous annotations: {unsided} names no person, {sided} the right person "
+        "(which person the first annotates is unknown)"
+    )
+    assert why[unsided] == "expression annotation of a skipped video (batch1/10-60-1280x720.mp4)"
+    assert why[sided].endswith("(right person) annotation of a skipped video (batch1/10-60-1280x720.mp4)")
 
 
 def test_two_files_for_one_video_and_task_skip_the_video(tmp_path: Path) -> None:

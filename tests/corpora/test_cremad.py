@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from emofeat.corpora import get_adapter
+from emofeat.corpora.cremad import AUDIO_OF_VIDEO, MP3_COPY, OTHER_COPY
 from emofeat.corpora.rows import manifest_rows
 from emofeat.errors import CorpusError
 from tests.corpora.contract import AdapterContract
@@ -52,10 +53,21 @@ def test_codes_actor_sex_and_age(tmp_path: Path) -> None:
     (tmp_path / "VideoDemographics.csv").write_text(DEMOGRAPHICS)
     manifest = get_adapter("cremad").scan(tmp_path)
     assert [(s.source, s.reason) for s in manifest.skipped] == [
-        ("VideoDemographics.csv", "demographics file (read for actor sex and age)")
+        (
+            "AudioWAV/1001_DFA_ANG_XX.wav",
+            "WAV audio of an utterance's video (read as that clip's audio_source)",
+        ),
+        ("VideoDemographics.csv", "demographics file (read for actor sex and age)"),
     ]
     clips = {c.source: c for c in manifest.clips}
-    assert len(clips) == len(FAKE)
+    assert len(clips) == len(FAKE) - 1  # 1001_DFA_ANG_XX: its flv and its wav are one clip
+    paired = clips["VideoFlash/1001_DFA_ANG_XX.flv"]
+    assert (paired.clip_id, paired.audio_source) == (
+        "cremad/VideoFlash/1001_DFA_ANG_XX.flv",
+        "AudioWAV/1001_DFA_ANG_XX.wav",
+    )
+    assert paired.meta["modality"] == "audio-video"
+    assert clips["VideoFlash/1091_WSI_FEA_MD.flv"].audio_source is None  # no wav of it
     wav = clips["AudioWAV/1001_IEO_HAP_HI.wav"]
     assert (wav.label, wav.subject, wav.sex, wav.split) == ("happy", "1001", "male", None)
     assert wav.meta == {"sentence": "IEO", "level": "high", "modality": "audio", "age": "51"}
@@ -72,6 +84,34 @@ def test_codes_actor_sex_and_age(tmp_path: Path) -> None:
     assert flv.meta == {"sentence": "WSI", "level": "medium", "modality": "audio-video"}
     assert clips["AudioWAV/1076_MTI_SAD_XX.wav"].label == "sad"
     assert clips["AudioWAV/1002_IEO_DIS_LO.wav"].meta["level"] == "low"
+
+
+def test_copies_of_an_utterance_are_one_clip(tmp_path: Path) -> None:
+    touch(
+        tmp_path,
+        "AudioMP3/1003_ITS_SAD_XX.mp3",
+        "AudioWAV/1003_ITS_SAD_XX.wav",
+        "mirror/1003_ITS_SAD_XX.mp4",
+        "AudioMP3/1004_ITS_SAD_XX.mp3",  # an MP3 alone is the clip
+        "AudioWAV/1005_ITS_SAD_XX.wav",
+        "AudioMP3/1005_ITS_SAD_XX.mp3",
+        "VideoFlash/1006_ITS_SAD_XX.flv",
+        "mirror/1006_ITS_SAD_XX.mp4",
+    )
+    manifest = get_adapter("cremad").scan(tmp_path)
+    clips = {c.source: c.audio_source for c in manifest.clips}
+    assert clips == {
+        "AudioMP3/1004_ITS_SAD_XX.mp3": None,
+        "AudioWAV/1005_ITS_SAD_XX.wav": None,
+        "VideoFlash/1006_ITS_SAD_XX.flv": None,
+        "mirror/1003_ITS_SAD_XX.mp4": "AudioWAV/1003_ITS_SAD_XX.wav",
+    }
+    assert {s.source: s.reason for s in manifest.skipped} == {
+        "AudioMP3/1003_ITS_SAD_XX.mp3": MP3_COPY,
+        "AudioWAV/1003_ITS_SAD_XX.wav": AUDIO_OF_VIDEO,
+        "AudioMP3/1005_ITS_SAD_XX.mp3": MP3_COPY,
+        "mirror/1006_ITS_SAD_XX.mp4": OTHER_COPY,
+    }
 
 
 def test_without_demographics_sex_is_unknown(tmp_path: Path) -> None:

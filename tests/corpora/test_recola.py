@@ -15,7 +15,6 @@ import pytest
 
 from emofeat.corpora import ClipRecord, LabelTrack, Manifest, get_adapter
 from emofeat.corpora.base import walk_files
-from emofeat.corpora.folds import assign_folds
 from emofeat.corpora.rows import manifest_rows
 from emofeat.errors import CorpusError
 from tests.corpora.contract import AdapterContract
@@ -101,33 +100,38 @@ def reasons(manifest: Manifest) -> dict[str, str]:
     return {s.source: s.reason for s in manifest.skipped}
 
 
-def test_audio_and_video_of_a_recording_are_two_clips_with_the_same_tracks(package: Manifest) -> None:
+def test_a_recording_is_one_clip_with_the_video_and_the_audio_of_its_wav(package: Manifest) -> None:
     clips = clips_of(package)
-    audio, video = clips["recordings_audio/train_1.wav"], clips["recordings_video/train_1.mp4"]
-    assert audio.clip_id == "recola/recordings_audio/train_1.wav"
-    assert (audio.meta, video.meta) == ({"modality": "audio"}, {"modality": "video"})
-    for clip in (audio, video):
-        assert (clip.subject, clip.sex, clip.label, clip.split) == ("train_1", None, None, "train")
-        tracks = tracks_of(clip)
-        assert list(tracks) == ["arousal", "valence"]
-        arousal = tracks["arousal"]
-        assert arousal.kind == "continuous"
-        assert arousal.frames is None
-        assert arousal.times is not None
-        assert arousal.times.dtype == np.float64
-        assert arousal.times.tolist() == pytest.approx([0.0, 0.04, 0.08])
-        assert arousal.values.dtype == np.float32
-        assert arousal.values.tolist() == pytest.approx([0.1, 0.2, 0.3])
-        assert tracks["valence"].values.tolist() == pytest.approx([-0.1, 0.0, 0.05])  # quoted instance
+    clip = clips["recordings_video/train_1.mp4"]
+    assert clip.clip_id == "recola/recordings_video/train_1.mp4"
+    assert clip.audio_source == "recordings_audio/train_1.wav"
+    assert clip.meta == {"modality": "audio-video"}
+    assert "recordings_audio/train_1.wav" not in clips
+    assert reasons(package)["recordings_audio/train_1.wav"] == (
+        "audio of the recording train_1 (clip recordings_video/train_1.mp4)"
+    )
+    assert (clip.subject, clip.sex, clip.label, clip.split) == ("train_1", None, None, "train")
+    tracks = tracks_of(clip)
+    assert list(tracks) == ["arousal", "valence"]
+    arousal = tracks["arousal"]
+    assert arousal.kind == "continuous"
+    assert arousal.frames is None
+    assert arousal.times is not None
+    assert arousal.times.dtype == np.float64
+    assert arousal.times.tolist() == pytest.approx([0.0, 0.04, 0.08])
+    assert arousal.values.dtype == np.float32
+    assert arousal.values.tolist() == pytest.approx([0.1, 0.2, 0.3])
+    assert tracks["valence"].values.tolist() == pytest.approx([-0.1, 0.0, 0.05])  # quoted instance
 
 
 def test_partitions_and_test_recordings(package: Manifest) -> None:
     clips = clips_of(package)
-    assert clips["recordings_audio/dev_1.wav"].split == "validation"
+    assert clips["recordings_video/dev_1.mp4"].split == "validation"
     assert len(clips["recordings_video/dev_1.mp4"].tracks[0].values) == 4
     test = clips["recordings_video/test_1.mp4"]
     assert (test.split, test.tracks, test.subject) == ("test", (), "test_1")
-    assert len(package.clips) == 8
+    assert len(package.clips) == 4
+    assert {c.meta["modality"] for c in package.clips} == {"audio-video"}
 
 
 def test_every_other_file_is_reported_with_its_reason(package: Manifest) -> None:
@@ -155,10 +159,24 @@ def test_no_categorical_labels(package: Manifest) -> None:
     assert {tuple(r["tracks"]) for r in rows} == {("arousal", "valence"), ()}
 
 
-def test_audio_and_video_of_a_recording_share_a_fold(package: Manifest) -> None:
-    folds = assign_folds(package.clips, 5)
-    for rid in ("train_1", "train_2", "dev_1", "test_1"):
-        assert folds[f"recola/recordings_audio/{rid}.wav"] == folds[f"recola/recordings_video/{rid}.mp4"]
+def test_a_recording_with_one_file_is_a_clip_of_that_file(tmp_path: Path) -> None:
+    touch(tmp_path, "recordings_audio/train_1.wav", "recordings_video/train_2.mp4")
+    clips = clips_of(get_adapter("recola").scan(tmp_path))
+    assert clips["recordings_audio/train_1.wav"].audio_source is None
+    assert clips["recordings_audio/train_1.wav"].meta == {"modality": "audio"}
+    assert clips["recordings_video/train_2.mp4"].audio_source is None
+    assert clips["recordings_video/train_2.mp4"].meta == {"modality": "video"}
+
+
+def test_two_audio_files_of_one_recording_skip_it(tmp_path: Path) -> None:
+    touch(tmp_path, "a/recordings_audio/train_1.wav", "b/recordings_audio/train_1.wav")
+    touch(tmp_path, "a/recordings_video/train_1.mp4")
+    manifest = get_adapter("recola").scan(tmp_path)
+    assert manifest.clips == ()
+    why = reasons(manifest)
+    for source in ("a/recordings_audio/train_1.wav", "b/recordings_audio/train_1.wav"):
+        assert why[source].startswith("recording train_1 has 2 audio files")
+    assert why["a/recordings_video/train_1.mp4"].startswith("recording train_1 has 2 audio files")
 
 
 def test_comments_and_missing_values(tmp_path: Path) -> None:
@@ -230,7 +248,7 @@ def check_malformed(root: Path, lines: list[str], reason: str) -> None:
         assert why[clip].startswith("ratings_gold_standard/arousal/train_1.arff")
         assert reason in why[clip]
     assert why["ratings_gold_standard/arousal/train_1.arff"].startswith("malformed rating file")
-    assert why["ratings_gold_standard/valence/train_1.arff"].endswith("whose clips are skipped)")
+    assert why["ratings_gold_standard/valence/train_1.arff"].endswith("whose clip is skipped)")
 
 
 def test_irregular_names_and_orphan_ratings(tmp_path: Path) -> None:

@@ -8,7 +8,14 @@ from skimage import data
 
 from emofeat.config import FaceConfig
 from emofeat.errors import FeatureError
-from emofeat.faces import Detections, FaceTrack, RetinaFaceDetector, choose_primary, track_faces
+from emofeat.faces import (
+    Detections,
+    FaceTrack,
+    FaceTracker,
+    RetinaFaceDetector,
+    choose_primary,
+    track_faces,
+)
 from emofeat.faces.geometry import box_area
 from tests.faces.conftest import ncc, paste_heads, rgb
 
@@ -158,3 +165,94 @@ def test_faces_below_min_size_are_ignored(detector: RetinaFaceDetector, astronau
     assert not ignored.crops.any()
     kept = track_faces(small, detector, FaceConfig(min_size=side - 1.0))
     assert kept.present.tolist() == [1]
+
+
+class ScriptedDetector:
+    """A fake detector: frame ``k`` (its pixel ``[0, 0, 0]``) finds the boxes ``script[k]``,
+    in the script's order (taken as descending score), with landmarks placed in each box."""
+
+    name = "scripted"
+    weights_sha256 = "0" * 64
+
+    def __init__(self, script: list[list[list[int]]]) -> None:
+        self.script = script
+
+    def detect(self, image: np.ndarray, threshold: float) -> Detections:
+        boxes = np.asarray(self.script[int(image[0, 0, 0])], np.float32).reshape(-1, 4)
+        n = len(boxes)
+        unit = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], np.float32)
+        landmarks = boxes[:, None, :2] + unit[None] * (boxes[:, None, 2:] - boxes[:, None, :2])
+        return Detections(
+            boxes=boxes, scores=np.linspace(0.99, 0.9, n, dtype=np.float32), landmarks=landmarks
+        )
+
+
+def _scripted_frames(n: int, width: int = 640, height: int = 480) -> np.ndarray:
+    frames = np.full((n, height, width, 3), 90, np.uint8)
+    frames[:, 0, 0, 0] = np.arange(n)
+    return frames
+
+
+# A small face on the left (120x140, centre x 120) and a large one on the right (200x220,
+# centre x 480) of a 640-pixel-wide frame: the left one has 38 % of the right one's area, too
+# small to be chosen at all when every face is a candidate.
+LEFT, RIGHT = [60, 100, 180, 240], [380, 80, 580, 300]
+LEFT_MOVED, RIGHT_MOVED = [70, 104, 190, 244], [372, 84, 572, 304]
+TWO_PEOPLE = [[LEFT, RIGHT], [RIGHT_MOVED, LEFT_MOVED], [RIGHT_MOVED], [LEFT, RIGHT]]
+
+
+def test_side_follows_the_face_in_its_half_of_the_frame(config: FaceConfig) -> None:
+    detector = ScriptedDetector(TWO_PEOPLE)
+    frames = _scripted_frames(len(TWO_PEOPLE))
+    left = track_faces(frames, detector, config, side="left")
+    _check_shapes(left, 4)
+    # The right person alone in frame 2: no face for the left one, not the other person.
+    assert left.present.tolist() == [1, 1, 0, 1]
+    np.testing.assert_array_equal(left.boxes, np.asarray([LEFT, LEFT_MOVED, [0] * 4, LEFT], np.float32))
+    assert not left.crops[2].any()
+    assert left.scores[2] == 0.0
+    assert left.crops[[0, 1, 3]].any(axis=(1, 2, 3)).all()
+    right = track_faces(frames, detector, config, side="right")
+    assert right.present.tolist() == [1, 1, 1, 1]
+    np.testing.assert_array_equal(
+        right.boxes, np.asarray([RIGHT, RIGHT_MOVED, RIGHT_MOVED, RIGHT], np.float32)
+    )
+    # Without a side: the larger face in every frame, which here is the right person.
+    anyone = track_faces(frames, detector, config)
+    np.testing.assert_array_equal(anyone.boxes, right.boxes)
+    # The streaming tracker gives the same track as track_faces.
+    tracker = FaceTracker(detector, config, side="left")
+    streamed = [tracker.push(frame) for frame in frames]
+    assert [f.present for f in streamed] == left.present.tolist()
+    np.testing.assert_array_equal(np.stack([f.box for f in streamed]), left.boxes)
+
+
+def test_side_applies_the_primary_rule_within_its_half(config: FaceConfig) -> None:
+    small_left, big_left = [0, 0, 60, 60], [100, 100, 250, 250]  # both centred left of 320
+    detector = ScriptedDetector([[small_left, RIGHT, big_left]])
+    frame = _scripted_frames(1)
+    assert track_faces(frame, detector, config, side="left").boxes[0].tolist() == big_left
+    assert track_faces(frame, detector, config, side="right").boxes[0].tolist() == RIGHT
+
+
+def test_a_box_centred_on_the_middle_belongs_to_the_right(config: FaceConfig) -> None:
+    middle = [270, 100, 370, 200]  # centre x 320 = width / 2
+    detector = ScriptedDetector([[middle]])
+    frame = _scripted_frames(1)
+    assert track_faces(frame, detector, config, side="left").present.tolist() == [0]
+    assert track_faces(frame, detector, config, side="right").boxes[0].tolist() == middle
+    odd = ScriptedDetector([[[0, 0, 40, 40], [41, 0, 81, 40]]])  # centres 20 and 61, width 121
+    narrow = _scripted_frames(1, width=121)
+    assert track_faces(narrow, odd, config, side="left").boxes[0, 0] == 0
+    assert track_faces(narrow, odd, config, side="right").boxes[0, 0] == 41
+
+
+@pytest.mark.parametrize("side", ["Left", "middle", "", "l"])
+def test_an_invalid_side_is_a_feature_error(config: FaceConfig, side: str) -> None:
+    detector = ScriptedDetector([[LEFT]])
+    with pytest.raises(FeatureError, match="side must be one of 'left', 'right' or None") as info:
+        FaceTracker(detector, config, side=side)
+    assert info.value.kind == "bad_side"
+    with pytest.raises(FeatureError) as info:
+        track_faces(_scripted_frames(1), detector, config, side=side)
+    assert info.value.kind == "bad_side"

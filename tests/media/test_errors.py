@@ -83,6 +83,27 @@ def test_truncated_faststart_mp4_fails_to_decode(tmp_path: Path, reader: str) ->
     assert "truncated or its data is corrupt" in str(exc)
 
 
+def test_pcm_audio_in_mov_is_counted_in_samples(tmp_path: Path) -> None:
+    # Cameras write PCM in MOV with one sample-table entry per sample; the demuxer hands it
+    # over in chunks. Whole, it decodes; truncated, the missing samples are still caught.
+    frames = mediagen.face_frames(40, size=(96, 128))
+    audio = mediagen.sine(440, 1.6, 48000)
+    path = mediagen.write_video(
+        tmp_path / "camera.mov",
+        frames,
+        audio=audio,
+        audio_rate=48000,
+        audio_codec="pcm_s16le",
+        faststart=True,
+    )
+    decoded = load_audio(path, 48000)
+    assert decoded is not None
+    assert decoded.samples.size == audio.size
+    mediagen.corrupt(path, "truncate")
+    exc = raises(DecodeError, "load_audio", path)
+    assert "samples its container declares" in str(exc)
+
+
 @pytest.mark.parametrize("codec", ["mjpeg", "mpeg4", "libx264"])
 def test_damaged_avi(tmp_path: Path, codec: str) -> None:
     path = mediagen.write_video(

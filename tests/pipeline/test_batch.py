@@ -18,7 +18,8 @@ def test_big_batches_are_written_in_several_parts(tmp_path: Path, monkeypatch: p
         write_video(root / f"c{i}.mp4", face_frames(3, size=(144, 192), seed=i), fps=3)
     corrupt(root / "c1b.mp4", "text")  # a failure in the middle keeps its row, gets no part
     monkeypatch.setattr(batch, "MAX_PART_BYTES", 1)  # every clip is "big"
-    summary = ingest("folder", root, tmp_path / "store", options=RunOptions(batch_size=4, workers=1))
+    options = RunOptions(batch_size=4, workers=1, isolate=False)  # the batch sees the patch
+    summary = ingest("folder", root, tmp_path / "store", options=options)
     assert summary.clips == {"ok": 3, "failed": 1, "skipped": 0}
     store = emofeat.open_store(tmp_path / "store")
     cat = store.catalog("folder").set_index("source")

@@ -90,7 +90,9 @@ def test_fake_corpus_with_real_media_ingests(contract: type[AdapterContract], tm
     adapter = get_adapter(contract.adapter)
     manifest = adapter.scan(root)
     for seed, clip in enumerate(manifest.clips):
-        make_real(root / clip.source, seed)
+        for source in (clip.source, clip.audio_source):
+            if source is not None:
+                make_real(root / source, seed)
     manifest = adapter.scan(root)  # real media do not change what the adapter finds
     store = tmp_path / "store"
     summary = ingest(contract.adapter, root, store, CONFIG, RunOptions(workers=2, batch_size=4))
@@ -101,7 +103,8 @@ def test_fake_corpus_with_real_media_ingests(contract: type[AdapterContract], tm
     for clip in manifest.clips:
         expected = clip_row(adapter, clip, folds[clip.clip_id])
         got = catalog.loc[clip.clip_id]
-        for key in ("source", "subject", "sex", "label", "unified", "quadrant", "split", "fold"):
+        keys = ("source", "audio_source", "person", "subject", "sex", "label", "unified", "quadrant", "split")
+        for key in (*keys, "fold"):
             value = got[key]
             assert (None if value is None or value != value else value) == expected[key], (clip.clip_id, key)
         assert got["status"] == "ok"

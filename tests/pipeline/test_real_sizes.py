@@ -80,7 +80,8 @@ def test_a_long_clip_is_stored_in_pieces_that_read_back_as_one(
 
     monkeypatch.setattr(clip, "SEGMENT_FRAMES", 8)
     monkeypatch.setattr(batch, "MAX_PART_BYTES", 8 * 112 * 112 * 3)  # a part per segment
-    pieces = ingest("folder", root, tmp_path / "pieces", config, RunOptions(workers=1, batch_size=2))
+    options = RunOptions(workers=1, batch_size=2, isolate=False)  # the batches see the patches
+    pieces = ingest("folder", root, tmp_path / "pieces", config, options)
     assert pieces.clips["ok"] == 2
     assert pieces.feature_version == whole.feature_version
 

@@ -20,7 +20,8 @@ from emofeat.pipeline import RunOptions, batch, ingest
 from emofeat.pipeline.plan import RETRIED_KINDS, digest_clip, make_plan
 from tests.mediagen import face_frames, write_video
 
-OPTIONS = RunOptions(batch_size=4, checkpoint_every=1, workers=1)
+# On this process's threads (isolate=False): the batches must see the patched per-clip function.
+OPTIONS = RunOptions(batch_size=4, checkpoint_every=1, workers=1, isolate=False)
 
 
 def statuses(store: Path) -> dict[str, tuple[str, str | None]]:
@@ -38,12 +39,12 @@ def test_internal_errors_are_retried_by_a_plain_rerun_decode_errors_are_not(
     store = tmp_path / "store"
     real = batch.process_clip
 
-    def flaky(path: Path, *args: Any) -> Any:
+    def flaky(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path.name == "bug.mp4":
             raise RuntimeError("a bug in this release")
         if path.name == "decode.mp4":
             raise DecodeError("the stream is damaged")
-        return real(path, *args)
+        return real(path, *args, **kwargs)
 
     monkeypatch.setattr(batch, "process_clip", flaky)
     first = ingest("folder", root, store, options=OPTIONS)
@@ -66,7 +67,9 @@ def test_internal_errors_are_retried_by_a_plain_rerun_decode_errors_are_not(
     third = ingest("folder", root, store, options=OPTIONS)
     assert third.clips == {"ok": 0, "failed": 0, "skipped": 3}
 
-    retried = ingest("folder", root, store, options=RunOptions(batch_size=4, workers=1, retry_failed=True))
+    retried = ingest(
+        "folder", root, store, options=RunOptions(batch_size=4, workers=1, retry_failed=True, isolate=False)
+    )
     assert retried.clips == {"ok": 1, "failed": 0, "skipped": 2}
     assert statuses(store)["decode.mp4"] == ("ok", None)
 

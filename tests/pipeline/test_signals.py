@@ -2,8 +2,9 @@
 
 Each test starts the CLI as a subprocess on a corpus that takes ~10 s, signals it once the
 first checkpoint is committed (its line on stderr), and checks the exit status, the resume
-hint, the committed clips and that a re-run stores every clip exactly once. The Prefect test
-also checks that no child process (Prefect's temporary server) outlives the run.
+hint, the committed clips and that a re-run stores every clip exactly once, and that no child
+process (the batches' worker processes, Prefect's temporary server) outlives the run, even
+when the run itself is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -174,8 +175,11 @@ def test_a_signal_commits_finished_batches_and_a_rerun_resumes(
     store = tmp_path / "store"
     run = start(corpus, store, "--engine", "local")
     run.wait_for("checkpoint 1/", timeout=120)
+    children = descendants(run.process.pid)
+    assert children, "the batches run in worker processes"
     stop(run, signum, code)
     assert f"stopped on {signal.Signals(signum).name}" in run.stderr
+    assert wait_dead(children, timeout=5) == []
     check_partial_then_resume(corpus, store, run.stderr)
 
 
@@ -184,10 +188,12 @@ def test_a_second_sigint_stops_at_once(corpus: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     run = start(corpus, store, "--engine", "local")
     run.wait_for("checkpoint 1/", timeout=120)
+    children = descendants(run.process.pid)
     run.process.send_signal(signal.SIGINT)
     run.wait_for("stopping after the clips in progress", timeout=10)
     stop(run, signal.SIGINT, 130, within=5.0)
     assert "stopping now" in run.stderr
+    assert wait_dead(children, timeout=5) == []  # SIGKILLed with the second signal
     check_partial_then_resume(corpus, store, "run the same command again to resume")
 
 
@@ -223,6 +229,17 @@ def test_a_signal_during_a_prefect_run_leaves_no_child_process(
         stop(run, signum, code, within=30.0)
     assert wait_dead(children, timeout=5) == []
     check_partial_then_resume(corpus, store, run.stderr)
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_run_takes_its_worker_processes_down(corpus: Path, tmp_path: Path) -> None:
+    run = start(corpus, tmp_path / "store", "--engine", "local")
+    run.wait_for("checkpoint 1/", timeout=120)
+    children = descendants(run.process.pid)
+    assert len(children) == 2, "one worker process per concurrent batch (--workers 2)"
+    run.process.kill()  # no exit handler runs: the kernel ends them (PR_SET_PDEATHSIG)
+    run.process.wait(timeout=10)
+    assert wait_dead(children, timeout=10) == []
 
 
 @pytest.mark.slow
