@@ -16,10 +16,9 @@ DEFAULT_FOLDS = 5
 class RunOptions:
     """How a run executes (never part of the feature version).
 
-    ``batch_size`` clips make one task; a checkpoint commit follows every
-    ``max(checkpoint_every, workers)`` batches (the batches of one checkpoint run in
-    parallel, so fewer than ``workers`` would leave workers idle); ``workers`` batches run
-    at once.
+    ``batch_size`` clips make one task; ``workers`` batches run at once, in a rolling window
+    (a worker that finishes one takes the next at once); a checkpoint commit follows every
+    ``checkpoint_every`` finished batches.
     """
 
     batch_size: int = 8

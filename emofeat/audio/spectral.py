@@ -157,10 +157,11 @@ def logmel(samples: np.ndarray, config: AudioConfig) -> Series:
     """
     signal = as_signal(samples)
     static = _logmel_static(signal, config)
-    stacked = np.stack(
-        [static, deltas(static, config.delta_width, 1), deltas(static, config.delta_width, 2)], axis=-1
-    )
-    return Series(values=stacked.astype(np.float32), times=frame_times(static.shape[0], config))
+    stacked = np.empty((*static.shape, 3), dtype=np.float32)  # filled a channel at a time
+    stacked[..., 0] = static
+    for order in (1, 2):
+        stacked[..., order] = deltas(static, config.delta_width, order)
+    return Series(values=stacked, times=frame_times(static.shape[0], config))
 
 
 def mfcc(samples: np.ndarray, config: AudioConfig) -> Series:

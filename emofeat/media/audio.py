@@ -124,5 +124,6 @@ def _decode(
     if done == 0:
         raise DecodeError(f"the audio stream of '{path}' holds no decodable samples")
     tally.check(path, "audio")
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0), first or Fraction(0)
+    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    del chunks  # the samples exist once from here
+    return np.clip(samples, -1.0, 1.0, out=samples), first or Fraction(0)

@@ -16,11 +16,12 @@ sees the no-op default.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -29,6 +30,7 @@ from emofeat.errors import ConfigError
 from emofeat.orchestration import context
 from emofeat.pipeline import BatchJob, BatchResult, MapBatches, RunOptions, ingest, run_batch, stopping
 from emofeat.pipeline.progress import NO_PROGRESS, SERVER, Progress
+from emofeat.pipeline.window import rolling
 from emofeat.pipeline.workers import run_isolated
 
 RUN = RunOptions()  # defaults
@@ -41,11 +43,17 @@ def process_batch(job: BatchJob, isolate: bool = True) -> BatchResult:
     return run_isolated(job) if isolate else run_batch(job)
 
 
-def _map_with_prefect(isolate: bool) -> MapBatches:
-    def run(jobs: list[BatchJob]) -> Iterator[BatchResult]:
-        futures = [process_batch.submit(job, isolate) for job in jobs]
-        for future in futures:  # in job order, each as soon as it is done
-            yield future.result()
+def _map_with_prefect(isolate: bool, workers: int) -> MapBatches:
+    """Batches as Prefect tasks, ``workers`` at once in a rolling window (one more queued)."""
+
+    def run(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
+        yield from rolling(
+            jobs,
+            workers + 1,
+            lambda job: process_batch.submit(job, isolate),
+            lambda pending: {next(as_completed(list(pending)))},
+            lambda future: future.result(),
+        )
 
     return run
 
@@ -87,7 +95,7 @@ def ingest_flow(
             store,
             FeatureConfig.from_dict(config or {}),
             options,
-            map_batches=_map_with_prefect(isolate),
+            map_batches=_map_with_prefect(isolate, workers),
             progress=context.current_progress.get(),
         )
     return summary.to_dict()

@@ -15,15 +15,20 @@ which the run fails with Dask's ``KilledWorker``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from emofeat.errors import ConfigError
 from emofeat.pipeline.batch import BatchJob, BatchResult, run_batch
 from emofeat.pipeline.ingest import MapBatches
+from emofeat.pipeline.window import rolling
 
 
-def map_dask(cluster: Any) -> MapBatches:
+def map_dask(cluster: Any, width: int | None = None) -> MapBatches:
     """Batches on Dask: ``cluster`` is a ``distributed.Client`` or a scheduler address.
+
+    ``width`` batches are in flight at once, in a rolling window (default: one per worker
+    thread of the cluster, plus one queued); each result comes back as soon as it is done.
 
     Raises
     ------
@@ -31,14 +36,19 @@ def map_dask(cluster: Any) -> MapBatches:
         When the ``distributed`` package is not installed.
     """
     try:
-        from distributed import Client  # optional extra, imported only when asked for
+        from distributed import Client, wait  # optional extra, imported only when asked for
     except ImportError as exc:
         raise ConfigError("running on Dask needs the extra: pip install 'emofeat[dask]'") from exc
     client = cluster if isinstance(cluster, Client) else Client(cluster)
 
-    def run(jobs: list[BatchJob]) -> list[BatchResult]:
-        futures = client.map(run_batch, jobs, pure=False)
-        results: list[BatchResult] = client.gather(futures)
-        return results
+    def run(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
+        threads = sum(client.nthreads().values()) or 1
+        yield from rolling(
+            jobs,
+            width or threads + 1,
+            lambda job: client.submit(run_batch, job, pure=False),
+            lambda pending: set(wait(list(pending), return_when="FIRST_COMPLETED").done),
+            lambda future: future.result(),
+        )
 
     return run

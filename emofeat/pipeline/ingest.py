@@ -1,10 +1,11 @@
 """The ingestion driver: manifest, plan, batches, checkpoint commits, summary.
 
 :func:`ingest` is the one implementation of a run. Where batches execute is pluggable
-(``map_batches``): a local thread pool by default, Prefect tasks (``emofeat.orchestration``), or a Dask
-cluster through Prefect's Dask task runner. Every ``checkpoint_every`` batches the forked
-sessions are merged and committed, so an interrupted run loses at most that much work and a
-re-run skips what is already stored.
+(``map_batches``): a local thread pool by default, Prefect tasks (``emofeat.orchestration``),
+or a Dask cluster. Batches flow through a rolling window: a worker that finishes one takes
+the next at once. Every ``checkpoint_every`` finished batches the driver merges their forked
+sessions and commits, so an interrupted run loses at most that much work and a re-run skips
+what is already stored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from emofeat.pipeline import stopping
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
+from emofeat.pipeline.window import rolling
 from emofeat.pipeline.workers import run_isolated
 from emofeat.provenance import environment
 from emofeat.store import (
@@ -39,6 +41,7 @@ from emofeat.store import (
     commit,
     corpus_identity,
     open_repo,
+    prepare_version,
     read_catalog,
     read_ledger,
     read_root,
@@ -51,7 +54,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MapBatches = Callable[[list[BatchJob]], Iterable[BatchResult]]
+#: Runs a lazy stream of batch jobs, yielding each result as soon as it is done (any order):
+#: draw a job only when a worker is free (:func:`emofeat.pipeline.window.rolling`).
+MapBatches = Callable[[Iterable[BatchJob]], Iterable[BatchResult]]
 
 #: Ignored files listed by name per reason in a summary (corpora ignore up to millions).
 IGNORED_EXAMPLES = 3
@@ -181,8 +186,8 @@ def removed_rows(tip: Any, manifest: Manifest) -> tuple[dict[str, Any], ...]:
 
 
 def map_threads(workers: int, isolate: bool = True) -> MapBatches:
-    """Run ``workers`` batches at once from a local thread pool; each result is yielded, in
-    job order, as soon as it and those before it are done.
+    """Run ``workers`` batches at once from a local thread pool, in a rolling window
+    (:func:`emofeat.pipeline.window.rolling`); each result is yielded as soon as it is done.
 
     With ``isolate`` each thread hands its batch to a supervised worker process
     (:func:`emofeat.pipeline.workers.run_isolated`: a clip that crashes its process is a
@@ -191,12 +196,16 @@ def map_threads(workers: int, isolate: bool = True) -> MapBatches:
     """
     one = run_isolated if isolate else run_batch
 
-    def run(jobs: list[BatchJob]) -> Iterator[BatchResult]:
-        if workers == 1 or len(jobs) == 1:
-            yield from map(one, jobs)
-            return
+    def run(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emofeat-batch") as pool:
-            yield from pool.map(one, jobs)
+
+            def submit(job: BatchJob) -> Future[BatchResult]:
+                return pool.submit(one, job)
+
+            def first_done(pending: set[Future[BatchResult]]) -> set[Future[BatchResult]]:
+                return wait(pending, return_when=FIRST_COMPLETED).done
+
+            yield from rolling(jobs, workers + 1, submit, first_done, Future.result)
 
     return run
 
@@ -268,10 +277,9 @@ def ingest(
     counts = {"ok": 0, "failed": 0, "skipped": len(plan.done)}
     failures: list[dict[str, Any]] = []
     commits: list[str] = []
-    # A checkpoint commits a group of batches that run in parallel: never fewer than workers.
-    groups = _groups(
-        list(batches(plan.todo, options.batch_size)), max(options.checkpoint_every, options.workers)
-    )
+    todo = list(batches(plan.todo, options.batch_size))
+    checkpoints = max(1, -(-len(todo) // options.checkpoint_every))
+    planned_of = {p.record.clip_id: p for p in plan.todo}
 
     # The first checkpoint also carries the catalog rows of the clips that were skipped.
     def catalog_row(planned: PlannedClip) -> dict[str, Any]:
@@ -282,33 +290,32 @@ def ingest(
             "meta": json.dumps(row["meta"], sort_keys=True),
         }
 
-    pending_catalog = [catalog_row(p) for p in plan.done]
-    pending_catalog += [row | {"removed": run_id} for row in run.removed]
-    if run.removed:
-        log.info("%s: %d sources are gone from the root, marked removed", name, len(run.removed))
-    progress.phase(INGEST, len(plan.todo))
-    for index, group in enumerate(groups or [[]], start=1):
-        stopping.check(_stopped(index - 1, counts))
-        session = repo.writable_session(BRANCH)
-        jobs = [
-            BatchJob(
+    def jobs() -> Iterator[BatchJob]:
+        """The batches, each made when the window has room for it: a stop ends the stream."""
+        for clips in todo:
+            if stopping.requested():
+                return
+            yield BatchJob(
                 name,
                 str(manifest.root),
                 fv,
                 config,
-                b,
-                session.fork(),
+                clips,
+                repo.writable_session(BRANCH).fork(),  # the tip of now: parts never collide
                 run.weights_sha256,
                 max_pixels=int(options.max_megapixels * 1_000_000),
                 run_id=run_id,
             )
-            for b in group
-        ]
-        results: list[BatchResult] = []
-        for result in map_batches(jobs) if jobs else ():
-            results.append(result)
-            batch_failed = sum(row["status"] != "ok" for row in result.rows)
-            progress.advance(ok=len(result.rows) - batch_failed, failed=batch_failed)
+
+    pending_catalog = [catalog_row(p) for p in plan.done]
+    pending_catalog += [row | {"removed": run_id} for row in run.removed]
+    if run.removed:
+        log.info("%s: %d sources are gone from the root, marked removed", name, len(run.removed))
+
+    def checkpoint(index: int, results: list[BatchResult]) -> None:
+        """Merge finished batches into a session at the tip, record their rows, commit."""
+        nonlocal pending_catalog
+        session = repo.writable_session(BRANCH)
         if results:
             session.merge(*[r.session for r in results])
         rows = [row for r in results for row in r.rows]
@@ -316,27 +323,42 @@ def ingest(
             counts[row["status"]] += 1
             if row["status"] != "ok":
                 failures.append({k: row[k] for k in ("clip_id", "stage", "error_kind", "error")})
-        recorded = {row["clip_id"] for row in rows}  # all of the group, unless asked to stop
-        catalog_rows = pending_catalog + [
-            catalog_row(p) for b in group for p in b if p.record.clip_id in recorded
-        ]
+        catalog_rows = pending_catalog + [catalog_row(planned_of[row["clip_id"]]) for row in rows]
         pending_catalog = []
-        if index == 1:
-            set_corpus_identity(session, name, adapter.name, str(manifest.root.resolve()))
         record(session, name, fv, version_attrs, catalog_rows, rows)
-        metadata = _run_metadata(
-            manifest, fv, config, weights, counts, index, max(len(groups), 1), options.folds
-        )
+        metadata = _run_metadata(manifest, fv, config, weights, counts, index, checkpoints, options.folds)
         metadata["emofeat"]["run"] = run_id
-        snapshot = commit(
-            session, f"ingest {name} {fv}: checkpoint {index}/{max(len(groups), 1)}", metadata, store=store
-        )
+        message = f"ingest {name} {fv}: checkpoint {index}/{checkpoints}"
+        snapshot = commit(session, message, metadata, store=store)
         if snapshot is not None:
             commits.append(snapshot)
             log.info("committed %s (%s)", snapshot, json.dumps(counts))
-        progress.checkpoint(index, max(len(groups), 1), dict(counts))
-        if len(recorded) < sum(map(len, group)):  # stopped within the group: not complete
-            stopping.check(_stopped(index, counts))
+        progress.checkpoint(index, checkpoints, dict(counts))
+
+    # Every fork adds only its own part: the groups the parts share exist before the first.
+    start = repo.writable_session(BRANCH)
+    set_corpus_identity(start, name, adapter.name, str(manifest.root.resolve()))
+    prepare_version(start, name, fv, version_attrs)
+    metadata = _run_metadata(manifest, fv, config, weights, counts, 0, checkpoints, options.folds)
+    metadata["emofeat"]["run"] = run_id
+    if (snapshot := commit(start, f"ingest {name} {fv}: start", metadata, store=store)) is not None:
+        commits.append(snapshot)
+    progress.phase(INGEST, len(plan.todo))
+    index, finished, processed = 0, [], 0
+    for result in map_batches(jobs()) if todo else ():
+        finished.append(result)
+        processed += len(result.rows)
+        batch_failed = sum(row["status"] != "ok" for row in result.rows)
+        progress.advance(ok=len(result.rows) - batch_failed, failed=batch_failed)
+        if len(finished) == options.checkpoint_every:
+            index += 1
+            checkpoint(index, finished)
+            finished = []
+    if finished or index == 0:
+        index += 1
+        checkpoint(index, finished)
+    if processed < len(plan.todo):  # stopped: what finished is committed, the rest is not
+        stopping.check(_stopped(index, counts))
     return IngestSummary(
         corpus=name,
         store=str(store),
@@ -355,10 +377,6 @@ def ingest(
 def _stopped(checkpoints: int, counts: dict[str, int]) -> str:
     done = counts["ok"] + counts["failed"]
     return f"the run ({checkpoints} checkpoint(s) committed, {done} clips processed)"
-
-
-def _groups(items: list[tuple[PlannedClip, ...]], size: int) -> list[list[tuple[PlannedClip, ...]]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _run_metadata(

@@ -162,6 +162,14 @@ def update_table(
     return changed
 
 
+def ensure_table(parent: zarr.Group, name: str, schema: Mapping[str, ColumnType]) -> bool:
+    """Create the table ``parent/name`` with no rows unless it exists; return whether it did."""
+    if isinstance(parent.get(name), zarr.Group):
+        return False
+    _create(parent, name, _normalise([], schema), schema)
+    return True
+
+
 def _normalise(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, ColumnType]) -> dict[str, np.ndarray]:
     """The rows as one storage-typed array per column, one row per ``clip_id`` (the last wins)."""
     last = {str(row["clip_id"]): row for row in rows}

@@ -22,7 +22,7 @@ import zarr.errors
 from emofeat.errors import StoreError
 from emofeat.store import layout
 from emofeat.store.repo import LOCK_TIMEOUT_S, commit_lock
-from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table, update_table
+from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, ensure_table, read_table, update_table
 
 _TARGET_CHUNK_BYTES = 1 << 20
 #: Keys with this prefix may be missing for some clips of a part (time-varying labels).
@@ -207,6 +207,27 @@ def read_catalog(root: zarr.Group | None, corpus: str) -> Any:
     """The stored catalog table of a corpus (empty when it has none)."""
     group = None if root is None else existing_group(root, f"{layout.corpus_path(corpus)}/{layout.CATALOG}")
     return read_table(group, CATALOG_SCHEMA)
+
+
+def prepare_version(
+    session: icechunk.Session,
+    corpus: str,
+    feature_version: str,
+    version_attrs: Mapping[str, Any],
+) -> None:
+    """Make the groups every part of a feature version lives under (with its attributes and
+    an empty ledger) unless they exist.
+
+    Commit this before any batch forks the session: forks then add only their own part
+    groups, so merging a fork taken from an older snapshot never re-creates (and so never
+    resets or conflicts on) a shared group.
+    """
+    root = open_group(session.store)
+    version = root.require_group(layout.version_path(corpus, feature_version))
+    if "feature_version" not in version.attrs:
+        version.attrs.update(dict(version_attrs))
+    version.require_group(layout.PARTS)
+    ensure_table(version, layout.LEDGER, LEDGER_SCHEMA)
 
 
 def record(

@@ -5,7 +5,7 @@ Also: a worker that would compute features under the wrong model is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,12 +32,13 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path: Path) -> None:
     store = tmp_path / "store"
     calls = 0
 
-    def dies_on_second_checkpoint(jobs: list[BatchJob]) -> Iterable[BatchResult]:
+    def dies_on_second_checkpoint(jobs: Iterable[BatchJob]) -> Iterator[BatchResult]:
         nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise Interrupted("worker lost")
-        return [run_batch(j) for j in jobs]
+        for job in jobs:
+            calls += 1
+            if calls == 2:
+                raise Interrupted("worker lost")
+            yield run_batch(job)
 
     options = RunOptions(batch_size=2, checkpoint_every=1, workers=1)
     with pytest.raises(Interrupted):

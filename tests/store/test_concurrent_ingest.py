@@ -118,7 +118,8 @@ def test_an_ingest_killed_at_any_point_resumes_to_every_clip_once(tmp_path: Path
     folder, store = folder_corpus(tmp_path / "mine", 6), tmp_path / "store"
     rng = random.Random(seed)
     for _ in range(2):  # killed twice: a seeded moment after 1 or 2 more checkpoint commits
-        target = max(snapshots(store), 2) + rng.randint(1, 2)  # a new store holds 2 snapshots
+        # a new store holds 2 snapshots, and the first run's start commit a third
+        target = max(snapshots(store), 3) + rng.randint(1, 2)
         run = start("folder", folder, store)
         while snapshots(store) < target and run.poll() is None:
             time.sleep(0.01)
