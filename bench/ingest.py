@@ -5,7 +5,8 @@ background, with a speech-like AAC soundtrack), then measures on the same files:
 
 * decode alone: ``probe`` + sampled frames + 16 kHz audio, per clip;
 * detection alone: face detection + alignment on the already-decoded sampled frames;
-* audio features alone: MFCC, log-mel, energy and eGeMAPS on the decoded audio;
+* audio features alone: every audio array the config stores, on the decoded audio
+  (``bench/audio_costs.py`` splits that cost per descriptor set);
 * the whole pipeline: ``emofeat.ingest`` (local engine) into a fresh store, with
   ``--workers`` worker processes (started by a warm-up run first: their one-time start is
   not part of a clip's cost), including hashing, validation, writing and commits.
@@ -28,12 +29,12 @@ from typing import TypeVar
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: 1 BLAS thread is faster here
 
-from emofeat.audio import egemaps, energy, logmel, mfcc
 from emofeat.config import FeatureConfig
 from emofeat.faces import load_detector, track_faces
 from emofeat.media import load_audio, probe, read_frames
 from emofeat.media.synth import face_frames, speech_like, write_video
 from emofeat.pipeline import RunOptions, ingest
+from emofeat.pipeline.audio_features import audio_arrays
 
 T = TypeVar("T")
 
@@ -72,9 +73,7 @@ def floors(paths: list[Path], config: FeatureConfig) -> tuple[float, float, floa
         track_faces(frames.images, detector, config.faces)
         t_detect += time.perf_counter() - start
         start = time.perf_counter()
-        for extract in (mfcc, logmel, energy):
-            extract(audio.samples, config.audio)
-        egemaps(audio.samples, config.audio)
+        audio_arrays(audio.samples, 0.0, config.audio)  # every audio array the config stores
         t_audio += time.perf_counter() - start
     return t_decode, t_detect, t_audio
 

@@ -29,6 +29,14 @@ IMPLEMENTATION_VERSIONS: dict[str, str] = {
     "logmel": "1",
     "egemaps": "1",
     "energy": "1",
+    "preemphasis": "1",
+    "endpoint": "1",  # double-threshold energy/ZCR endpoint detection, the ZCR included
+    "pauses": "1",
+    "spectral": "1",
+    "spectrogram": "1",
+    "rhythm": "1",  # onset envelope and its rhythm histogram
+    "compare": "1",
+    "windows": "1",
 }
 
 SamplingMode = Literal["uniform", "fps", "all"]
@@ -122,7 +130,18 @@ class FaceConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """Audio decoding and frame-level features (all frames share one hop)."""
+    """Audio decoding and frame-level features (all frames share one hop).
+
+    Preparation: ``preemphasis`` (0 = off) filters the signal every spectral descriptor sees
+    (MFCC, log-mel, spectral descriptors, spectrogram, eGeMAPS, ComParE); the energy tag and
+    endpoint detection read the unfiltered signal, whose level they judge. ``endpoint`` turns
+    on double-threshold endpoint detection (``endpoint_*`` thresholds): the speech segments,
+    a speech mask on the MFCC frames and pause statistics are stored beside the series, whose
+    times are never cut. ``compare`` adds openSMILE's ComParE 2016 set (about 10x the cost of
+    eGeMAPS); ``spectrogram`` stores the linear-frequency STFT magnitude in dB (n_fft / 2 + 1
+    bins a frame: large). Windowed functionals cover ``window_s`` seconds every ``shift_s``,
+    weighted by ``window`` (a scipy window name).
+    """
 
     sample_rate: int = 16000
     win_ms: float = 25.0
@@ -135,9 +154,27 @@ class AudioConfig:
     delta_width: int = 9
     egemaps: bool = True
     energy_silence_db: float = -50.0
+    preemphasis: float = 0.0
+    endpoint: bool = True
+    endpoint_high_db: float = -30.0
+    endpoint_low_db: float = -45.0
+    endpoint_zcr: float = 0.25
+    endpoint_min_speech_s: float = 0.1
+    endpoint_min_silence_s: float = 0.2
+    compare: bool = False
+    spectrogram: bool = False
+    window_s: float = 3.0
+    shift_s: float = 1.0
+    window: str = "hamming"
 
     def __post_init__(self) -> None:
         _coerce_fields(self)
+        if not 0.0 <= self.preemphasis < 1.0:
+            raise ConfigError(f"audio.preemphasis must be in [0, 1), not {self.preemphasis}")
+        if not self.endpoint_low_db < self.endpoint_high_db < 0.0:
+            raise ConfigError("audio.endpoint_low_db < audio.endpoint_high_db < 0 must hold")
+        if not (self.window_s > 0 and 0 < self.shift_s <= self.window_s):
+            raise ConfigError("audio.window_s must be > 0 and 0 < audio.shift_s <= audio.window_s")
         if self.sample_rate < 8000:
             raise ConfigError(f"audio.sample_rate must be >= 8000, not {self.sample_rate}")
         if self.win_ms * self.sample_rate / 1000 > self.n_fft:

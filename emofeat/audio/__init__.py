@@ -12,7 +12,7 @@ from emofeat.audio.descriptors import (
     TEMPO_HISTOGRAM_NAMES,
     TEMPO_RATES_HZ,
     onset_strength,
-    spectral,
+    spectral_features,
     spectrogram,
     tempo_histogram,
 )
@@ -48,7 +48,7 @@ __all__ = [
     "onset_strength",
     "pause_stats",
     "preemphasis",
-    "spectral",
+    "spectral_features",
     "spectrogram",
     "tempo_histogram",
     "window_names",

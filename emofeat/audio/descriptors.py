@@ -79,7 +79,7 @@ _SUB_RATES = 16  # rates evaluated per band of tempo_histogram
 _SMOOTH_S = 0.050  # Hann smoothing of the onset envelope before tempo_histogram
 
 
-def spectral(samples: np.ndarray, config: AudioConfig) -> Series:
+def spectral_features(samples: np.ndarray, config: AudioConfig) -> Series:
     """Spectral centroid, flux and roll-off of each centred frame.
 
     Parameters

@@ -33,20 +33,20 @@ from typing import ParamSpec, TypeVar
 
 import numpy as np
 
-from emofeat.audio import EGEMAPS_FUNCTIONAL_NAMES, EGEMAPS_LLD_NAMES, Series, egemaps, energy, logmel, mfcc
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError, NoMediaStreamError
 from emofeat.faces import FaceDetector, FaceFrame, FaceTracker, stack_track
 from emofeat.media import DEFAULT_MAX_PIXELS, Frame, MediaInfo, iter_frames, load_audio, probe
 from emofeat.media.video import check_frame_size
+from emofeat.pipeline.audio_features import PER_CLIP, audio_arrays
 from emofeat.pipeline.validate import validate
 
 P = ParamSpec("P")
 R = TypeVar("R")
 log = logging.getLogger(__name__)
 
-#: Arrays stored once per clip (all others are time series with time on axis 0).
-PER_CLIP_KEYS = frozenset({"egemaps"})
+#: Arrays stored once per clip (all others have time, or a segment, on axis 0).
+PER_CLIP_KEYS = PER_CLIP
 #: The face series, streamed in segments.
 FACE_KEYS = ("face", "face_present", "face_score", "face_bbox", "face_landmarks", "face_times")
 #: Frames per streamed segment of face series (about 9.6 MB of 112x112 crops).
@@ -151,27 +151,16 @@ def process_clip(
 
 
 def _audio_result(
-    audio: Future[tuple[dict[str, Series], np.ndarray, np.ndarray]] | None,
+    audio: Future[tuple[dict[str, np.ndarray], np.ndarray]] | None,
     config: FeatureConfig,
     out: dict[str, np.ndarray],
 ) -> np.ndarray | None:
-    """Store the audio thread's series in ``out``; return the samples (None without audio)."""
-    cfg = config.audio
+    """Store the audio thread's arrays in ``out``; return the samples (None without audio)."""
     if audio is None:
-        series = {
-            "mfcc": _empty(cfg.n_mfcc),
-            "logmel": _empty(cfg.n_mels, 3),
-            "egemaps_lld": _empty(len(EGEMAPS_LLD_NAMES)),
-            "energy": _empty(),
-        }
-        functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
-        samples = None
-    else:
-        series, functionals, samples = audio.result()
-    for key, s in series.items():
-        out[key] = s.values
-        out[f"{key}_times"] = s.times.astype(np.float64)
-    out["egemaps"] = functionals
+        out |= audio_arrays(None, 0.0, config.audio)
+        return None
+    arrays, samples = audio.result()
+    out |= arrays
     return samples
 
 
@@ -212,25 +201,17 @@ def _with_audio_of(video: MediaInfo, audio_path: Path) -> tuple[MediaInfo, Audio
     return info, AudioFrom(audio_path, audio.origin, offset)
 
 
-def _audio(source: AudioFrom, config: FeatureConfig) -> tuple[dict[str, Series], np.ndarray, np.ndarray]:
+def _audio(source: AudioFrom, config: FeatureConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
     cfg = config.audio
     audio = _stage("decode", load_audio, source.path, cfg.sample_rate, source.origin)
     if audio is None:  # pragma: no cover - probe said there is an audio stream
         raise NoMediaStreamError(f"{source.path.name}: the audio stream vanished", stage="decode")
-    y = audio.samples
-    series = {
-        "mfcc": _stage("features", mfcc, y, cfg),
-        "logmel": _stage("features", logmel, y, cfg),
-        "energy": _stage("features", energy, y, cfg),
-    }
-    if cfg.egemaps:
-        series["egemaps_lld"], functionals = _stage("features", egemaps, y, cfg)
-    else:
-        series["egemaps_lld"] = _empty(len(EGEMAPS_LLD_NAMES))
-        functionals = np.full(len(EGEMAPS_FUNCTIONAL_NAMES), np.nan, np.float32)
-    # Audio features are timed from sample 0; put them on the clip's clock.
-    shifted = {k: Series(s.values, s.times + (source.offset + audio.start)) for k, s in series.items()}
-    return shifted, functionals, y
+    # Audio features are timed from sample 0: put them on the clip's clock.
+    return audio_arrays(audio.samples, source.offset + audio.start, cfg, _features), audio.samples
+
+
+def _features(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    return _stage("features", fn, *args, **kwargs)
 
 
 def _faces(
@@ -331,10 +312,6 @@ def _concat(segments: list[dict[str, np.ndarray]], size: int) -> dict[str, np.nd
     if not segments:
         return _segment([], [], size)
     return {k: np.concatenate([s[k] for s in segments], axis=0) for k in FACE_KEYS}
-
-
-def _empty(*trailing: int) -> Series:
-    return Series(np.zeros((0, *trailing), np.float32), np.zeros(0, np.float64))
 
 
 def _stage(stage: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

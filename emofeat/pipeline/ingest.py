@@ -30,6 +30,7 @@ from emofeat.corpora.rows import clip_row
 from emofeat.errors import CorpusError
 from emofeat.options import RunOptions
 from emofeat.pipeline import stopping
+from emofeat.pipeline.audio_features import feature_names
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
@@ -272,6 +273,7 @@ def ingest(
         "implementation": IMPLEMENTATION_VERSIONS,
         "weights": weights,
         "provenance": environment(),
+        "names": feature_names(config.audio),
     }
     log.info("%s: %d clips to process, %d already stored (%s)", name, len(plan.todo), len(plan.done), fv)
     counts = {"ok": 0, "failed": 0, "skipped": len(plan.done)}

@@ -15,6 +15,7 @@ import numpy as np
 from emofeat.config import FeatureConfig
 from emofeat.errors import ValidationError
 from emofeat.media import MediaInfo
+from emofeat.pipeline.audio_features import PER_CLIP
 
 #: Largest tolerated gap between the audio and the video spans (at either end): this many
 #: seconds, or this fraction of the longer stream, whichever is larger.
@@ -43,7 +44,7 @@ def validate(
     _shape(a, "mfcc", (config.audio.n_mfcc,))
     _shape(a, "logmel", (config.audio.n_mels, 3))
     for key, value in a.items():
-        if key == "egemaps" and (samples is None or not config.audio.egemaps):
+        if key in PER_CLIP and (samples is None or (key == "egemaps" and not config.audio.egemaps)):
             continue  # NaN marks "no audio" or "not computed" here, by contract
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise ValidationError(f"{key} has NaN or infinite values", kind="non_finite")

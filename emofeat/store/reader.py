@@ -98,6 +98,7 @@ class FeatureStore:
                         "implementation": attrs.get("implementation"),
                         "weights": attrs.get("weights"),
                         "provenance": attrs.get("provenance"),
+                        "names": attrs.get("names", {}),
                     }
                 )
         return sorted(rows, key=lambda r: (r["corpus"], r["created"] or "", r["feature_version"]))
@@ -172,8 +173,12 @@ class FeatureStore:
 
     def read(self, clip_id: str, feature_version: str | None = None) -> dict[str, np.ndarray]:
         """Every stored array of one clip: ``face``, ``face_present``, ``face_times``,
-        ``mfcc``, ``logmel``, ``egemaps_lld``, ``egemaps``, ``energy`` and their ``*_times``,
-        plus ``label.<name>`` / ``label.<name>_times`` for each time-varying label track.
+        ``mfcc``, ``logmel``, ``egemaps_lld``, ``egemaps``, ``energy``, ``spectral``,
+        ``onset``, ``rhythm``, ``windows``, ``speech_segments``, ``speech_mask``, ``pauses``,
+        ``pause_windows`` (and ``compare_lld``, ``compare``, ``spectrogram`` when the config
+        asks), each series with its ``*_times``, plus ``label.<name>`` /
+        ``label.<name>_times`` for each time-varying label track. Column names are in the
+        feature version's ``names`` (:meth:`feature_versions`).
 
         Raises
         ------

@@ -32,7 +32,7 @@ from emofeat.audio.descriptors import (
     TEMPO_HISTOGRAM_NAMES,
     TEMPO_RATES_HZ,
     onset_strength,
-    spectral,
+    spectral_features,
     spectrogram,
     tempo_histogram,
 )
@@ -58,7 +58,7 @@ CASES = [(sig, cfg) for sig in SIGNALS for cfg in CONFIGS]
 
 
 class TestSpectralContract(ExtractorContract):
-    extractor = staticmethod(spectral)
+    extractor = staticmethod(spectral_features)
 
     def trailing_shape(self, config: AudioConfig) -> tuple[int, ...]:
         return (3,)
@@ -128,7 +128,7 @@ def reference() -> dict[tuple[str, str], dict[str, np.ndarray]]:
 def test_centroid_and_rolloff_match_librosa(reference: dict[Any, Any], sig: str, cfg: str) -> None:
     ref = reference[(sig, cfg)]
     config = CONFIGS[cfg]
-    ours = spectral(SIGNALS[sig], config).values.astype(np.float64)
+    ours = spectral_features(SIGNALS[sig], config).values.astype(np.float64)
     assert ours.shape == (ref["centroid"].shape[0], 3)
     assert np.abs(ours[:, 0] - ref["centroid"]).max() < 1e-3
     bin_hz = config.sample_rate / config.n_fft
@@ -142,7 +142,7 @@ def test_flux_matches_numpy(reference: dict[Any, Any], sig: str, cfg: str) -> No
     mag = reference[(sig, cfg)]["magnitude"]
     expected = np.zeros(mag.shape[0])
     expected[1:] = np.sqrt((np.maximum(np.diff(mag, axis=0), 0.0) ** 2).sum(axis=1))
-    ours = spectral(SIGNALS[sig], CONFIGS[cfg]).values[:, 1].astype(np.float64)
+    ours = spectral_features(SIGNALS[sig], CONFIGS[cfg]).values[:, 1].astype(np.float64)
     assert ours[0] == 0.0
     assert np.abs(ours - expected).max() < 1e-5 * expected.max()
 
@@ -179,10 +179,10 @@ def test_names() -> None:
 
 def test_tone_and_noise_spectral_shape() -> None:
     steady = slice(5, -5)  # away from the zero-padded edges
-    sine = spectral(tone(1.0, 1000.0, 0.5), CONFIG).values[steady]
+    sine = spectral_features(tone(1.0, 1000.0, 0.5), CONFIG).values[steady]
     np.testing.assert_allclose(sine[:, 0], 1000.0, atol=5.0)  # the Hann leakage is symmetric
     assert np.abs(sine[:, 2] - 1000.0).max() <= 2 * CONFIG.sample_rate / CONFIG.n_fft
-    noise = spectral(white_noise(2.0, rms=0.1, seed=3), CONFIG).values[steady]
+    noise = spectral_features(white_noise(2.0, rms=0.1, seed=3), CONFIG).values[steady]
     assert noise[:, 0].mean() == pytest.approx(SR / 4, rel=0.03)
     assert noise[:, 2].mean() == pytest.approx(0.85 * SR / 2, rel=0.03)
 
@@ -190,7 +190,7 @@ def test_tone_and_noise_spectral_shape() -> None:
 def test_flux_marks_an_onset_and_silence_is_zero() -> None:
     samples = np.zeros(SR, dtype=np.float32)
     samples[SR // 2 :] = tone(0.5, 440.0, 0.3)
-    out = spectral(samples, CONFIG)
+    out = spectral_features(samples, CONFIG)
     flux = out.values[:, 1]
     peak_time = out.times[np.argmax(flux)]
     assert abs(peak_time - 0.5) <= CONFIG.win_ms / 2000  # within half a window of the onset
@@ -200,9 +200,9 @@ def test_flux_marks_an_onset_and_silence_is_zero() -> None:
 
 def test_spectral_flux_is_the_same_across_block_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
     samples = speech_like(seed=9).samples
-    whole = spectral(samples, CONFIG).values
+    whole = spectral_features(samples, CONFIG).values
     monkeypatch.setattr(descriptors_module, "FRAME_BLOCK", 7)
-    np.testing.assert_array_equal(spectral(samples, CONFIG).values, whole)
+    np.testing.assert_array_equal(spectral_features(samples, CONFIG).values, whole)
 
 
 def test_spectrogram_peak_and_floor() -> None:
@@ -221,7 +221,7 @@ def test_onset_peaks_at_a_click() -> None:
     assert abs(out.times[np.argmax(out.values)] - click / SR) <= 2 * CONFIG.hop_ms / 1000
 
 
-@pytest.mark.parametrize("fn", [spectral, spectrogram, onset_strength])
+@pytest.mark.parametrize("fn", [spectral_features, spectrogram, onset_strength])
 @pytest.mark.parametrize("n", [1, 159, 160, 161, 16037])
 def test_frame_grid(fn: Callable[..., Series], n: int) -> None:
     out = fn(speech_like(seed=10).samples[:n], CONFIG)
@@ -230,7 +230,7 @@ def test_frame_grid(fn: Callable[..., Series], n: int) -> None:
     np.testing.assert_allclose(out.times, np.arange(count) * CONFIG.hop_length / SR, atol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [spectral, spectrogram, onset_strength])
+@pytest.mark.parametrize("fn", [spectral_features, spectrogram, onset_strength])
 @pytest.mark.parametrize(
     "bad",
     [
@@ -245,7 +245,7 @@ def test_bad_samples_raise_feature_error(fn: Callable[..., Any], bad: np.ndarray
         fn(bad, CONFIG)
 
 
-@pytest.mark.parametrize("fn", [spectral, spectrogram, onset_strength])
+@pytest.mark.parametrize("fn", [spectral_features, spectrogram, onset_strength])
 def test_float64_input_gives_the_same_float32_output(fn: Callable[..., Series]) -> None:
     samples = speech_like(seed=11).samples
     np.testing.assert_array_equal(fn(samples, CONFIG).values, fn(samples.astype(np.float64), CONFIG).values)

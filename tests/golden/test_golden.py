@@ -14,8 +14,9 @@ leave every digest alone, and that real changes of the math do not.
 Changing an extractor's output on purpose
 -----------------------------------------
 1. Bump its entry in ``IMPLEMENTATION_VERSIONS`` (``emofeat/config.py``); entries:
-   ``mfcc``, ``logmel``, ``energy``, ``egemaps``, ``faces`` (detections and alignment),
-   ``media`` (decoding and sampling).
+   ``mfcc``, ``logmel``, ``energy``, ``egemaps``, ``preemphasis``, ``endpoint``, ``pauses``,
+   ``spectral``, ``spectrogram``, ``rhythm``, ``compare``, ``windows``, ``faces``
+   (detections and alignment), ``media`` (decoding and sampling).
 2. Print the new table: ``EMOFEAT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden -q``.
 3. Paste it over :data:`GOLDEN` and run ``.venv/bin/pytest tests/golden`` again.
 4. If ``test_margin_exceeds_noise`` now fails for the entry, a value of the new output sits
@@ -55,14 +56,22 @@ from tests.golden.inputs import ASTRONAUT_LANDMARKS
 
 #: Golden entry -> (implementation version, digest). Printed by EMOFEAT_UPDATE_GOLDEN=1.
 GOLDEN: dict[str, tuple[str, str]] = {
+    "compare": ("1", "b52af823f2da2e9c"),
     "egemaps_functionals": ("1", "6f10a7561a4ce4b4"),
     "egemaps_lld": ("1", "8065db0c5d4238e7"),
+    "endpoint": ("1", "0fb60896af0afc95"),
     "energy": ("1", "2ddb8f3ebe1269ff"),
     "faces_alignment": ("1", "fd609511a98f35f3"),
     "faces_detections": ("1", "9f09ac16cef12698"),
     "logmel": ("1", "f4f7a3410b244e98"),
     "media_frames_audio": ("2", "139f3802bfc8b6b0"),
     "mfcc": ("1", "004de58f30330a05"),
+    "pauses": ("1", "2091a8dacd941b39"),
+    "preemphasis": ("1", "306def1d2150ec62"),
+    "rhythm": ("1", "6a75766784f5184c"),
+    "spectral": ("1", "3fe7c9a07399b903"),
+    "spectrogram": ("1", "8c1a8f6aa94da0f1"),
+    "windows": ("1", "9ca3b2bd84075bdf"),
 }
 
 UPDATE = os.environ.get("EMOFEAT_UPDATE_GOLDEN", "") not in ("", "0")

@@ -14,7 +14,22 @@ from pathlib import Path
 import numpy as np
 from skimage import data
 
-from emofeat.audio import egemaps, energy, logmel, mfcc
+from emofeat.audio import (
+    compare,
+    egemaps,
+    endpoint,
+    energy,
+    logmel,
+    mfcc,
+    onset_strength,
+    pause_stats,
+    preemphasis,
+    spectral_features,
+    spectrogram,
+    tempo_histogram,
+    window_pauses,
+    windowed,
+)
 from emofeat.config import AudioConfig, FaceConfig, VideoConfig
 from emofeat.faces import RetinaFaceDetector, align_face
 from emofeat.media import load_audio, read_frames
@@ -216,6 +231,81 @@ def media_view(inputs: MediaInputs, config: VideoConfig) -> View:
     }
 
 
+def preemphasis_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """The pre-emphasised signal (a = 0.94) as block RMS: a 5 % grid."""
+    out = preemphasis(samples, 0.94)
+    return {"rms": Part(block_rms(out), floor=0.01, rel=0.05, noise=FLOAT32_CAST)}
+
+
+def endpoint_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Speech segments (seconds, a 2 % grid) and the mask (exact)."""
+    found = endpoint(samples, config)
+    return {
+        "segments": Part(found.segments, floor=0.1, rel=0.02, noise=EXACT_TIME),
+        "mask": Part(found.mask),
+    }
+
+
+def pauses_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Pause statistics of fixed segments, per clip and per 0.5 s window: a 2 % grid."""
+    segments = np.array([[0.1, 0.3], [0.45, 0.7], [0.72, 1.1]])
+    windows = window_pauses(segments, 1.2, 0.5, 0.25)
+    return {
+        "clip": Part(pause_stats(segments, 1.2), floor=0.1, rel=0.02, noise=FLOAT32_CAST),
+        "windows": Part(windows.values, floor=0.1, rel=0.02, noise=FLOAT32_CAST),
+        "times": _times(windows.times, 0.1),
+    }
+
+
+def spectral_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Centroid and roll-off (Hz) and flux ``(121, 3)``: a 10 % grid."""
+    out = spectral_features(samples, config)
+    return {
+        "values": Part(out.values, floor=1.0, rel=0.1, noise=FLOAT32_CAST),
+        "times": _times(out.times, 0.1),
+    }
+
+
+def spectrogram_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Linear spectrogram ``(121, 257)`` dB: a 25 % grid (0.25 dB near 0)."""
+    out = spectrogram(samples, config)
+    return {
+        "values": Part(out.values, floor=1.0, rel=0.25, noise=FLOAT32_CAST),
+        "times": _times(out.times, 0.1),
+    }
+
+
+def rhythm_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Onset envelope ``(121,)`` and the 17-bin rhythm histogram: a 10 % grid."""
+    onset = onset_strength(samples, config)
+    return {
+        "onset": Part(onset.values, floor=1.0, rel=0.1, noise=FLOAT32_CAST),
+        "histogram": Part(tempo_histogram(onset), floor=0.1, rel=0.1, noise=FLOAT32_CAST),
+    }
+
+
+def compare_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """ComParE: each LLD's mean over time (65) and the 6373 functionals' means over 64 runs of
+    consecutive ones, on a 10 % grid (so many raw values always hold one within openSMILE's
+    native noise of a grid boundary)."""
+    lld, functionals = compare(samples, config)
+    runs = np.asarray([run.mean() for run in np.array_split(functionals.astype(np.float64), 64)])
+    return {
+        "lld": Part(lld.values.astype(np.float64).mean(axis=0), floor=1.0, rel=0.1, noise=FLOAT32_NATIVE),
+        "functionals": Part(runs, floor=1.0, rel=0.1, noise=FLOAT32_NATIVE),
+        "times": _times(lld.times, 0.1),
+    }
+
+
+def windows_view(samples: np.ndarray, config: AudioConfig) -> View:
+    """Windowed functionals of the MFCC over 0.5 s Hamming windows every 0.25 s: a 10 % grid."""
+    out, _names = windowed(mfcc(samples, config), [f"c{i}" for i in range(config.n_mfcc)], 0.5, 0.25)
+    return {
+        "values": Part(out.values, floor=1.0, rel=0.1, noise=FLOAT32_CAST),
+        "times": _times(out.times, 0.1),
+    }
+
+
 #: Golden entry -> (``IMPLEMENTATION_VERSIONS`` key, how to compute its view in a work folder).
 Compute = Callable[[Path], View]
 
@@ -233,4 +323,12 @@ GOLDENS: dict[str, tuple[str, Compute]] = {
     "faces_detections": ("faces", lambda _f: detection_view(detector(), astronaut())),
     "faces_alignment": ("faces", lambda _f: alignment_view(astronaut(), ASTRONAUT_LANDMARKS)),
     "media_frames_audio": ("media", lambda folder: media_view(write_media(folder), VideoConfig())),
+    "preemphasis": ("preemphasis", _audio(preemphasis_view)),
+    "endpoint": ("endpoint", _audio(endpoint_view)),
+    "pauses": ("pauses", _audio(pauses_view)),
+    "spectral": ("spectral", _audio(spectral_view)),
+    "spectrogram": ("spectrogram", _audio(spectrogram_view)),
+    "rhythm": ("rhythm", _audio(rhythm_view)),
+    "compare": ("compare", _audio(compare_view)),
+    "windows": ("windows", _audio(windows_view)),
 }

@@ -87,7 +87,7 @@ def test_two_corpora_ingested_at_once_into_a_new_store_both_succeed(tmp_path: Pa
     history = {c.snapshot for c in emofeat.open_store(store).history()}
     for _, summary in results:
         assert summary["clips"]["ok"] == 3
-        assert len(summary["commits"]) == 3  # one per checkpoint ...
+        assert len(summary["commits"]) == 4  # the start commit and one per checkpoint ...
         assert set(summary["commits"]) <= history  # ... and every one of them kept
 
 
