@@ -136,8 +136,15 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     write_video(root / "a.mp4", face_frames(2, size=(96, 128)), fps=2)
     result = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--dry-run", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["clips"] == {"todo": 1, "skipped": 0}
+    planned = json.loads(result.stdout)
+    assert planned["clips"] == {"todo": 1, "skipped": 0}
+    # The audio cost of this config, measured on this machine: eGeMAPS is part of the whole.
+    cost = planned["audio_cost_ms_per_s"]
+    assert set(cost) == {"all", "egemaps"}
+    assert 0 < cost["egemaps"] <= cost["all"]
     assert not (tmp_path / "s").exists()
+    text = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--dry-run").stdout
+    assert "ms per s of audio here (egemaps " in text
 
 
 def test_ignored_files_are_counted_per_reason_with_a_few_examples(tmp_path: Path) -> None:
@@ -161,7 +168,8 @@ def test_ignored_files_are_counted_per_reason_with_a_few_examples(tmp_path: Path
         },
     }
     lines = invoke(*args).stdout.splitlines()
-    assert lines[1:] == [
+    assert lines[1].startswith("  audio features: ")
+    assert lines[2:] == [
         "  ignored 7 files:",
         "    5  not a media file (unknown suffix): frames/00000.npy, frames/00001.npy, frames/00002.npy, ...",
         "    1  label file: labels.csv",

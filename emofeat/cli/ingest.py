@@ -10,6 +10,7 @@ from emofeat.corpora import get_adapter
 from emofeat.corpora.base import check_root
 from emofeat.errors import ConfigError, NotFoundError
 from emofeat.pipeline import RunOptions, ingest
+from emofeat.pipeline.audio_features import audio_cost
 from emofeat.pipeline.distributed import map_dask
 from emofeat.pipeline.ingest import plan_run, summarise_ignored
 from emofeat.pipeline.progress import NO_PROGRESS, Progress
@@ -62,7 +63,8 @@ def dry_run_plan(
     options: RunOptions,
     progress: Progress = NO_PROGRESS,
 ) -> dict[str, Any]:
-    """What a run would do: clips to process, clips already stored, files ignored (per reason)."""
+    """What a run would do: clips to process, clips already stored, files ignored (per reason),
+    and what this config's audio arrays cost on this machine (ms per second of audio)."""
     try:
         repo = open_repo(store)
     except NotFoundError:  # no store yet: everything is to do
@@ -74,4 +76,6 @@ def dry_run_plan(
         "feature_version": run.feature_version,
         "clips": {"todo": len(run.plan.todo), "skipped": len(run.plan.done)},
         "ignored": summarise_ignored(run.manifest.skipped),
+        # Measured now, on this machine: what this config's audio arrays cost per s of audio.
+        "audio_cost_ms_per_s": audio_cost(config.audio),
     }

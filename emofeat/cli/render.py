@@ -13,6 +13,12 @@ def print_summary(result: dict[str, Any]) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in clips.items())
     if result.get("dry_run"):
         typer.echo(f"{result['corpus']} {result['feature_version']} (dry run): {counts}")
+        cost = result.get("audio_cost_ms_per_s", {})
+        if cost:
+            parts = ", ".join(f"{k} {v:g}" for k, v in cost.items() if k != "all")
+            typer.echo(
+                f"  audio features: {cost['all']:g} ms per s of audio here ({parts or 'no openSMILE set'})"
+            )
     else:
         typer.echo(f"{result['corpus']} -> {result['store']}")
         typer.echo(f"  feature version {result['feature_version']}, snapshot {result['snapshot']}")

@@ -22,6 +22,7 @@ feature version's attributes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
@@ -155,6 +156,28 @@ def audio_arrays(
         out[key] = s.values
         out[f"{key}_times"] = (s.times + start).astype(np.float64)
     return out | per_clip
+
+
+def audio_cost(config: AudioConfig, seconds: float = 3.0) -> dict[str, float]:
+    """What this config's audio arrays cost here: milliseconds per second of audio, measured
+    now on ``seconds`` of generated speech-like audio (after one warm-up call), for all of
+    them (``"all"``) and for the openSMILE sets it turns on (``"egemaps"``, ``"compare"``)."""
+    from emofeat.media.synth import speech_like  # generated audio: only for this estimate
+
+    y = speech_like(seconds, config.sample_rate, seed=11)
+    audio_arrays(y[: config.sample_rate // 2], 0.0, config)  # imports, openSMILE objects
+
+    def per_second(fn: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        fn()
+        return round(1000 * (time.perf_counter() - start) / seconds, 1)
+
+    cost = {"all": per_second(lambda: audio_arrays(y, 0.0, config))}
+    if config.egemaps:
+        cost["egemaps"] = per_second(lambda: egemaps(y, config))
+    if config.compare:
+        cost["compare"] = per_second(lambda: compare(y, config))
+    return cost
 
 
 def _call(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
