@@ -81,6 +81,7 @@ def test_the_library_never_imports_flows() -> None:
     [
         ("emofeat.pipeline", ("emofeat.orchestration", "emofeat.cli", "prefect")),
         ("emofeat.orchestration", ("emofeat.cli",)),
+        ("emofeat.data", ("emofeat.pipeline", "emofeat.orchestration", "emofeat.cli", "prefect")),
     ],
 )
 def test_layers_import_downwards_only(package: str, forbidden: tuple[str, ...]) -> None:
