@@ -138,10 +138,11 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0
     planned = json.loads(result.stdout)
     assert planned["clips"] == {"todo": 1, "skipped": 0}
-    # The audio cost of this config, measured on this machine: eGeMAPS is part of the whole.
+    # The audio cost of this config, measured on this machine (timings: no order between them).
     cost = planned["audio_cost_ms_per_s"]
     assert set(cost) == {"all", "egemaps"}
-    assert 0 < cost["egemaps"] <= cost["all"]
+    assert cost["all"] > 0
+    assert cost["egemaps"] > 0
     assert not (tmp_path / "s").exists()
     text = invoke("ingest", "folder", root, "--store", tmp_path / "s", "--dry-run").stdout
     assert "ms per s of audio here (egemaps " in text
