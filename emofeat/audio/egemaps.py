@@ -27,62 +27,26 @@ Conventions fixed here:
 
 from __future__ import annotations
 
-import functools
-import math
-import warnings
-from typing import Any
-
 import numpy as np
 
 from emofeat.audio.egemaps_names import EGEMAPS_FUNCTIONAL_NAMES, EGEMAPS_LLD_NAMES
-from emofeat.audio.series import Series, as_signal
+from emofeat.audio.series import Series
+from emofeat.audio.smile import LLD_STEP_S, MIN_DURATION_S, SmileSet, features
 from emofeat.config import AudioConfig
-from emofeat.errors import FeatureError
 
-#: Shortest signal openSMILE's eGeMAPSv02 gives features for (its 60 ms pitch window).
-MIN_DURATION_S = 0.060
-#: LLD frame step and the half-length of the 20 ms window whose centre is the LLD time.
-LLD_STEP_S = 0.010
+__all__ = ["EGEMAPS", "LLD_STEP_S", "MIN_DURATION_S", "egemaps"]
+
+#: The half-length of the 20 ms window whose centre is the LLD time.
 _LLD_HALF_WINDOW_S = 0.010
-_INT16_MAX = 32767.0 / 32768.0
-
-
-@functools.lru_cache(maxsize=2)
-def _smile(level: str) -> Any:
-    """The cached ``opensmile.Smile`` for ``level`` ("lld" or "functionals").
-
-    Raises
-    ------
-    FeatureError
-        When the ``opensmile`` package is not installed or its feature names have changed.
-    """
-    try:
-        import opensmile  # heavy (pandas, audformat): imported on first use only
-    except ImportError as exc:
-        raise FeatureError(
-            "eGeMAPS features need the 'opensmile' package (pip install 'opensmile>=2.6,<3')"
-        ) from exc
-    feature_level = (
-        opensmile.FeatureLevel.LowLevelDescriptors if level == "lld" else opensmile.FeatureLevel.Functionals
-    )
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=feature_level)
-    expected = EGEMAPS_LLD_NAMES if level == "lld" else EGEMAPS_FUNCTIONAL_NAMES
-    if tuple(smile.feature_names) != expected:
-        raise FeatureError(
-            f"this opensmile version emits different eGeMAPSv02 {level} columns than emofeat expects; "
-            "install opensmile 2.6 or update emofeat.audio.egemaps_names"
-        )
-    return smile
-
-
-def _run(level: str, signal: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Run openSMILE; returns (frame start seconds (T,) float64, values (T, F) float64)."""
-    with warnings.catch_warnings():
-        # Raised by opensmile only for too-short input, which the caller pads away.
-        warnings.filterwarnings("ignore", message="Segment too short", category=UserWarning)
-        table = _smile(level).process_signal(signal, sample_rate)
-    starts = np.asarray(table.index.get_level_values("start").total_seconds(), dtype=np.float64)
-    return starts, np.asarray(table.to_numpy(), dtype=np.float64)
+#: The feature set, as :mod:`emofeat.audio.smile` runs it.
+EGEMAPS = SmileSet(
+    "eGeMAPSv02",
+    "eGeMAPS",
+    EGEMAPS_LLD_NAMES,
+    EGEMAPS_FUNCTIONAL_NAMES,
+    "emofeat.audio.egemaps_names",
+    regrid=False,
+)
 
 
 def egemaps(samples: np.ndarray, config: AudioConfig) -> tuple[Series, np.ndarray]:
@@ -110,20 +74,4 @@ def egemaps(samples: np.ndarray, config: AudioConfig) -> tuple[Series, np.ndarra
         When the samples are not 1-D finite floats, opensmile is missing or has different
         columns, or openSMILE returns non-finite values.
     """
-    signal = as_signal(samples)
-    n_real = signal.shape[0]
-    sr = config.sample_rate
-    min_len = math.ceil(MIN_DURATION_S * sr)
-    signal = np.clip(signal, -1.0, _INT16_MAX)
-    if n_real < min_len:
-        signal = np.pad(signal, (0, min_len - n_real))
-    starts, lld = _run("lld", signal, sr)
-    _, functionals = _run("functionals", signal, sr)
-    keep = starts < n_real / sr
-    starts, lld = starts[keep], lld[keep]
-    if lld.shape[1] != len(EGEMAPS_LLD_NAMES) or functionals.shape != (1, len(EGEMAPS_FUNCTIONAL_NAMES)):
-        raise FeatureError(f"openSMILE returned LLDs {lld.shape} and functionals {functionals.shape}")
-    if not (np.isfinite(lld).all() and np.isfinite(functionals).all()):
-        raise FeatureError("openSMILE returned NaN or infinite eGeMAPS values for this signal")
-    lld_series = Series(values=lld.astype(np.float32), times=starts + _LLD_HALF_WINDOW_S)
-    return lld_series, functionals[0].astype(np.float32)
+    return features(samples, config, EGEMAPS, _LLD_HALF_WINDOW_S)
