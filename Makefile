@@ -23,6 +23,8 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	# insightface's hard dependency on opencv-python would replace the headless build
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps insightface==2.1
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	# A real recorded voice for the tests (tests/recorded.py): read from the wheel, not installed
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps -d $(VENV)/test-media pyannote.audio==3.3.2
 	touch $@
 
 demo: $(STAMP)

@@ -6,7 +6,8 @@ background, with a speech-like AAC soundtrack), then measures on the same files:
 * decode alone: ``probe`` + sampled frames + 16 kHz audio, per clip;
 * detection alone: face detection + alignment on the already-decoded sampled frames;
 * audio features alone: every audio array the config stores, on the decoded audio
-  (``bench/audio_costs.py`` splits that cost per descriptor set);
+  and each descriptor set's cost per clip (``bench/audio_costs.py`` gives it per second of
+  audio), ComParE and the spectrogram included whether or not the config stores them;
 * the whole pipeline: ``emofeat.ingest`` (local engine) into a fresh store, with
   ``--workers`` worker processes (started by a warm-up run first: their one-time start is
   not part of a clip's cost), including hashing, validation, writing and commits.
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import TypeVar
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: 1 BLAS thread is faster here
+
+from audio_costs import sets as descriptor_sets  # bench/ is the script's directory
 
 from emofeat.config import FeatureConfig
 from emofeat.faces import load_detector, track_faces
@@ -123,6 +126,12 @@ def main() -> None:
         f"{args.workers} worker(s), store writes and commits included)"
     )
     print(f"overhead over floor {100 * (t_pipe * args.workers / floor - 1):+6.0f} % (per worker)")
+    print(f"audio descriptor sets, per clip of {args.seconds:g} s (one core):")
+    y = speech_like(args.seconds, config.audio.sample_rate, seed=7)
+    for name, run in descriptor_sets(config.audio).items():
+        run(y[: config.audio.sample_rate])  # warm: imports, openSMILE objects
+        _, took = timed(lambda run=run: run(y))
+        print(f"  {name:38s} {1000 * took:7.1f} ms/clip")
 
 
 if __name__ == "__main__":
