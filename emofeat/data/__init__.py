@@ -1,6 +1,23 @@
-"""Reading the store for training (layer above ``store``): samplers first; the datasets and
-views come next."""
+"""Reading the store for training (layer above ``store``): map-style datasets over a pinned
+snapshot, one view per paper, the decoded cache, collation, samplers and augmentations."""
 
+from emofeat.data.collate import collate
+from emofeat.data.dataset import FeatureDataset, open_dataset, worker_init_fn
 from emofeat.data.sampler import EpochSampler
+from emofeat.data.views import VIEWS, ClipView, ImageView, SegmentView, StepView, View, WindowView, make_view
 
-__all__ = ["EpochSampler"]
+__all__ = [
+    "VIEWS",
+    "ClipView",
+    "EpochSampler",
+    "FeatureDataset",
+    "ImageView",
+    "SegmentView",
+    "StepView",
+    "View",
+    "WindowView",
+    "collate",
+    "make_view",
+    "open_dataset",
+    "worker_init_fn",
+]

@@ -79,6 +79,19 @@ class FeatureStore:
         """Names of the corpora in this snapshot."""
         return sorted(name for name, node in self._root.groups() if layout.CATALOG in node)
 
+    def adapter(self, corpus: str) -> str:
+        """The name of the adapter that scanned ``corpus`` (a corpus name may differ from it).
+
+        Raises
+        ------
+        NotFoundError
+            When the corpus is not in this snapshot.
+        """
+        group = existing_group(self._root, layout.corpus_path(corpus))
+        if group is None or layout.CATALOG not in group:
+            raise NotFoundError(f"corpus {corpus!r} is not in snapshot {self.snapshot}")
+        return str(group.attrs.get("adapter", corpus))
+
     @cached_property
     def _versions(self) -> list[dict[str, Any]]:
         rows = []
@@ -119,6 +132,34 @@ class FeatureStore:
         if not versions:
             raise NotFoundError(f"corpus {corpus!r} has no features in snapshot {self.snapshot}")
         return str(versions[-1]["feature_version"])
+
+    def ledger(self, corpus: str, feature_version: str) -> pd.DataFrame:
+        """The ledger of a feature version (one row per clip processed, indexed by clip_id).
+
+        Raises
+        ------
+        NotFoundError
+            When the corpus has no such feature version in this snapshot.
+        """
+        return self._ledger(corpus, feature_version)
+
+    def parts(self, corpus: str, feature_version: str) -> list[str]:
+        """The part ids of a feature version, sorted."""
+        group = existing_group(self._root, f"{layout.version_path(corpus, feature_version)}/{layout.PARTS}")
+        return sorted(name for name, _ in group.groups()) if group is not None else []
+
+    def part(self, corpus: str, feature_version: str, part: str) -> zarr.Group:
+        """The group of one part (its arrays: ``clip_id``, each ``<key>`` and ``<key>.offsets``).
+
+        Raises
+        ------
+        NotFoundError
+            When the part is not in this snapshot.
+        """
+        group = existing_group(self._root, layout.part_path(corpus, feature_version, part))
+        if group is None:
+            raise NotFoundError(f"part {part} of {corpus}/{feature_version} is not in snapshot {self.snapshot}")
+        return group
 
     def _ledger(self, corpus: str, feature_version: str) -> pd.DataFrame:
         key = (corpus, feature_version)
