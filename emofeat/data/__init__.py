@@ -1,6 +1,7 @@
 """Reading the store for training (layer above ``store``): map-style datasets over a pinned
 snapshot, one view per paper, the decoded cache, collation, samplers and augmentations."""
 
+from emofeat.data.augment import Augment, FaceAugment, SpecAugment, item_rng
 from emofeat.data.collate import collate
 from emofeat.data.dataset import FeatureDataset, open_dataset, worker_init_fn
 from emofeat.data.sampler import EpochSampler
@@ -8,15 +9,19 @@ from emofeat.data.views import VIEWS, ClipView, ImageView, SegmentView, StepView
 
 __all__ = [
     "VIEWS",
+    "Augment",
     "ClipView",
     "EpochSampler",
+    "FaceAugment",
     "FeatureDataset",
     "ImageView",
     "SegmentView",
+    "SpecAugment",
     "StepView",
     "View",
     "WindowView",
     "collate",
+    "item_rng",
     "make_view",
     "open_dataset",
     "worker_init_fn",

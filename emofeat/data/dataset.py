@@ -48,8 +48,10 @@ class ClipAccess:
         duration: float,
         audio: dict[str, Any],
         stats: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        tracks: Mapping[str, np.dtype] | None = None,
     ):
         self._arrays, self._row = arrays, row
+        self._tracks = dict(tracks) if tracks is not None else _track_dtypes([arrays])
         self.clip_id, self.duration, self.audio = clip_id, duration, audio
         self._stats = stats or {}
         self._memo: dict[str, np.ndarray] = {}
@@ -90,9 +92,14 @@ class ClipAccess:
         return self._norm(key, out) if key in self._stats else out
 
     def tracks(self) -> list[str]:
-        return [k for k in self._arrays.info if k.startswith(LABEL_PREFIX) and not k.endswith("_times")]
+        """The label tracks of the dataset (a clip without one reads it as empty)."""
+        return list(self._tracks)
 
     def _read(self, key: str, lo: int, hi: int | None) -> np.ndarray:
+        if key not in self._arrays.info and (
+            key in self._tracks or key.removesuffix("_times") in self._tracks
+        ):
+            return np.zeros(0, np.float64 if key.endswith("_times") else self._tracks[key])
         if key not in self._arrays.info:
             info_keys = ", ".join(self._arrays.info)
             raise NotFoundError(f"clip {self.clip_id} has no {key!r} (it has {info_keys})")
@@ -120,6 +127,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         self.clips = clips  # per clip: corpus index, row, labels, ids (see open_dataset)
         self.items_clip = np.repeat(np.arange(len(clips["row"]), dtype=np.int64), clips["items"])
         self.items_first = np.cumsum(clips["items"]) - clips["items"]
+        self.tracks: dict[str, np.dtype] = options["tracks"]
         self.epoch = 0
         self.augment = options.get("augment")
         self._sources: list[Arrays] | None = None
@@ -184,6 +192,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
             float(c["duration"][clip]),
             self.audio[list(self.feature_versions)[corpus]],
             self._stats[corpus],
+            self.tracks,
         )
 
     @property
@@ -239,6 +248,16 @@ class FeatureDataset(Dataset[dict[str, Any]]):
             "clips": len(self.clips["row"]),
             "items": len(self),
         }
+
+
+def _track_dtypes(sources: Sequence[Arrays]) -> dict[str, np.dtype]:
+    """Every label track of the sources (values, not times) with its dtype."""
+    out: dict[str, np.dtype] = {}
+    for arrays in sources:
+        for key, info in arrays.info.items():
+            if key.startswith(LABEL_PREFIX) and not key.endswith("_times"):
+                out.setdefault(key, info.dtype)
+    return dict(sorted(out.items()))
 
 
 def _tensor(value: Any) -> Any:
@@ -403,6 +422,7 @@ def open_dataset(
         "items": np.asarray(columns["items"], np.int64),
     }
     options = {
+        "tracks": _track_dtypes(sources),
         "cache": cache is not False,
         "cache_dir": str(root),
         "keys": keys,

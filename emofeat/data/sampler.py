@@ -15,10 +15,11 @@ What it guarantees (the field's loaders each miss one of these):
   exactly the items not yet consumed. A DataLoader pulls indices ahead of what the training
   loop has used (prefetching), so pass the count the loop really consumed:
   ``sampler.state_dict(consumed=step * batch_size)``.
-* **Balanced or mixed epochs.** ``balance`` (one label per item) draws each epoch's ``n``
-  items with replacement so that every label is equally likely; ``weights`` (one per item,
-  e.g. ``corpus_weight / corpus_size`` to mix corpora) draws them in proportion. Both are
-  seeded the same way as the shuffle.
+* **Balanced or mixed epochs.** ``balance`` (one label per item, or ``"label"`` for a
+  dataset's class indices) draws each epoch's ``n`` items with replacement so that every
+  label is equally likely; ``weights`` (one per item, or ``{corpus: weight}`` for a dataset
+  of several corpora: each corpus is drawn with its weight's share, whatever its size)
+  draws them in proportion. Both are seeded the same way as the shuffle.
 
 The sampler is plain Python over NumPy: any loop can use it, and ``torch.utils.data.DataLoader``
 takes it as ``sampler=`` (it has ``__iter__`` and ``__len__``).
@@ -26,7 +27,7 @@ takes it as ``sampler=`` (it has ``__iter__`` and ``__len__``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,10 +46,12 @@ class EpochSampler:
         The order's seed (with the epoch).
     shuffle : bool
         False: ``0 .. n - 1`` in order every epoch (still sharded and resumable).
-    balance : sequence, optional
-        One label per item: draw each epoch with replacement, every label equally likely.
-    weights : sequence of float, optional
-        One non-negative weight per item: draw each epoch with replacement in proportion.
+    balance : sequence or "label", optional
+        One label per item (or ``"label"``: the dataset's ``labels()``): draw each epoch
+        with replacement, every label equally likely.
+    weights : sequence of float or dict, optional
+        One non-negative weight per item, or ``{corpus: weight}`` (the dataset's
+        ``corpora_of_items()``): draw each epoch with replacement in proportion.
     rank, world_size : int
         This process's shard of the global order.
 
@@ -64,12 +67,16 @@ class EpochSampler:
         items: int | Sequence[Any],
         seed: int,
         shuffle: bool = True,
-        balance: Sequence[Any] | None = None,
-        weights: Sequence[float] | None = None,
+        balance: Sequence[Any] | str | None = None,
+        weights: Sequence[float] | Mapping[str, float] | None = None,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
         n = items if isinstance(items, int) else len(items)
+        if isinstance(balance, str):
+            balance = _dataset_column(items, "labels", balance)
+        if isinstance(weights, Mapping):
+            weights = _corpus_weights(_dataset_column(items, "corpora_of_items", "corpus"), weights)
         if n < 1:
             raise ConfigError("an epoch sampler needs at least one item")
         if balance is not None and weights is not None:
@@ -140,6 +147,23 @@ class EpochSampler:
         if not 0 <= state["consumed"] <= len(self):
             raise ConfigError(f"consumed must be in [0, {len(self)}], not {state['consumed']}")
         self.epoch, self._consumed = int(state["epoch"]), int(state["consumed"])
+
+
+def _dataset_column(items: Any, method: str, what: str) -> list[Any]:
+    if what not in ("label", "corpus") or not hasattr(items, method):
+        raise ConfigError(f"{what!r} sampling needs a dataset from emofeat.data.open_dataset")
+    return list(getattr(items, method)())
+
+
+def _corpus_weights(corpora: list[Any], weights: Mapping[str, float]) -> list[float]:
+    """Per item ``weights[corpus] / items of that corpus``."""
+    missing = sorted({str(c) for c in corpora} - set(weights))
+    if missing:
+        raise ConfigError(f"weights name no weight for corpus(es) {missing}")
+    counts: dict[str, int] = {}
+    for c in corpora:
+        counts[str(c)] = counts.get(str(c), 0) + 1
+    return [float(weights[str(c)]) / counts[str(c)] for c in corpora]
 
 
 def _probabilities(
