@@ -29,7 +29,10 @@ print(json.dumps({{"analytics": s.server.analytics_enabled,
 """
 
 
-@pytest.mark.parametrize("module", ["emofeat.orchestration.prefect_flow", "flows.ingest"])
+@pytest.mark.parametrize(
+    "module",
+    ["emofeat.orchestration.prefect_flow", "flows.ingest", "emofeat.orchestration.stats_flow", "flows.stats"],
+)
 def test_cold_import_turns_telemetry_off(tmp_path: Path, module: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "DO_NOT_TRACK"}
     env["PREFECT_HOME"] = str(tmp_path)

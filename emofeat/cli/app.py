@@ -224,6 +224,35 @@ def versions(
 
 
 @app.command()
+def stats(
+    store: StoreOpt,
+    snapshot: SnapshotOpt = None,
+    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    feature_version: Annotated[
+        str | None, typer.Option("--feature-version", help="Needed when a corpus has several.")
+    ] = None,
+    keys: Annotated[
+        list[str] | None, typer.Option("--key", help="Only this feature (repeat for several).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute normalisation statistics (mean, std, count per feature, per corpus and split)
+    and commit them to the store; nothing is committed when they are stored already."""
+    from emofeat.data.stats import stats as compute
+
+    with errors_exit():
+        summary = compute(store, snapshot=snapshot, corpus=corpus, feature_version=feature_version, keys=keys)
+    if as_json:
+        emit_json(summary)
+        return
+    for name, entry in summary["corpora"].items():
+        for group, clips in entry["groups"].items():
+            typer.echo(f"{name}  {entry['feature_version']}  {group}  clips={clips}")
+    state = "committed" if summary["committed"] else "unchanged, already stored"
+    typer.echo(f"snapshot {summary['snapshot']} ({state}; computed from {summary['computed_from']})")
+
+
+@app.command()
 def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = False) -> None:
     """The store's commits, newest first, with the run recorded in each."""
     from emofeat.store import open_store

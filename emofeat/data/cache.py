@@ -74,7 +74,6 @@ class CachedArrays:
         self.manifest = _load_manifest(directory)
         if self.manifest is None:
             raise StoreError(f"no decoded cache in {directory}", kind="cache_corrupt")
-        self.clip_ids: list[str] = json.loads((directory / "clips.json").read_text())
         self.info: dict[str, KeyInfo] = {}
         self._data: dict[str, np.ndarray] = {}
         self._offsets: dict[str, np.ndarray] = {}
@@ -88,8 +87,15 @@ class CachedArrays:
     def keys(self) -> list[str]:
         return list(self.info)
 
+    @property
+    def clip_ids(self) -> list[str]:
+        """The cached clips' ids, in row order (read from the file each time: a dataset needs
+        them once, to build its index, and keeps no Python object per clip)."""
+        ids: list[str] = json.loads((self.directory / "clips.json").read_text())
+        return ids
+
     def __len__(self) -> int:
-        return len(self.clip_ids)
+        return int(self.manifest["clips"]) if self.manifest else 0
 
     def rows(self, key: str, clip: int) -> int:
         offsets = self._offsets[key]

@@ -3,7 +3,8 @@
 Tensors of one shape are stacked. A key whose tensors differ in length on axis 0 (a clip's
 whole MFCC, its speech segments) is zero-padded to the longest (``*_times`` with NaN), and
 the batch gains ``<key>_lengths`` (B,) int64 and, unless the item has its own,
-``<key>_mask`` (B, T) bool. Numbers become tensors; strings stay lists.
+``<key>_mask`` (B, T) bool. Numbers become tensors; strings stay lists. In a DataLoader
+worker the batch is built in shared memory, so handing it over copies nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch.utils.data import get_worker_info
 
 
 def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -34,14 +36,14 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(first, torch.Tensor):
             shapes = {v.shape for v in values}
             if len(shapes) == 1:
-                out[key] = torch.stack(values)
+                out[key] = torch.stack(values, out=_batch_tensor(first, (len(values), *first.shape)))
                 continue
             if len({v.shape[1:] for v in values}) != 1 or first.ndim == 0:
                 raise ValueError(f"{key!r}: items differ beyond the first axis ({sorted(shapes)})")
             lengths = torch.tensor([len(v) for v in values], dtype=torch.int64)
             longest = int(lengths.max())
             fill = float("nan") if key.endswith("_times") and first.is_floating_point() else 0
-            batch = torch.full((len(values), longest, *first.shape[1:]), fill, dtype=first.dtype)
+            batch = _batch_tensor(first, (len(values), longest, *first.shape[1:])).fill_(fill)
             for i, v in enumerate(values):
                 batch[i, : len(v)] = v
             out[key] = batch
@@ -59,3 +61,15 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         else:
             out[key] = list(values)
     return out
+
+
+def _batch_tensor(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """An empty batch tensor; in a DataLoader worker, in shared memory already (as torch's
+    default collate does), so sending the batch to the main process copies nothing."""
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=like.dtype)
+    numel = 1
+    for n in shape:
+        numel *= n
+    storage = like.untyped_storage()._new_shared(numel * like.element_size())
+    return torch.empty(0, dtype=like.dtype).set_(storage).view(-1)[:numel].view(shape)

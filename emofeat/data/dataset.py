@@ -125,8 +125,9 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         self.options = options
         self.audio = audio
         self.clips = clips  # per clip: corpus index, row, labels, ids (see open_dataset)
-        self.items_clip = np.repeat(np.arange(len(clips["row"]), dtype=np.int64), clips["items"])
-        self.items_first = np.cumsum(clips["items"]) - clips["items"]
+        counts = clips["items"].astype(np.int64)
+        self.items_clip = np.repeat(np.arange(len(clips["row"]), dtype=np.int32), counts)
+        self.items_first = (np.cumsum(counts) - counts).astype(np.int64)
         self.tracks: dict[str, np.dtype] = options["tracks"]
         self.epoch = 0
         self.augment = options.get("augment")
@@ -188,20 +189,33 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         return ClipAccess(
             self._open()[corpus],
             int(c["row"][clip]),
-            str(c["clip_id"][clip]),
+            self.clip_id(clip),
             float(c["duration"][clip]),
             self.audio[list(self.feature_versions)[corpus]],
             self._stats[corpus],
             self.tracks,
         )
 
+    def clip_id(self, clip: int) -> str:
+        """The id of clip ``clip`` (ids are kept as one UTF-8 buffer, no Python object a clip)."""
+        offsets = self.clips["clip_id_offsets"]
+        return bytes(self.clips["clip_id_bytes"][offsets[clip] : offsets[clip + 1]]).decode()
+
     @property
     def clip_ids(self) -> list[str]:
-        return [str(c) for c in self.clips["clip_id"]]
+        return [self.clip_id(i) for i in range(len(self.clips["row"]))]
+
+    def _names(self, clip: int) -> tuple[str, str]:
+        """The native and unified label names of a clip ("" where none)."""
+        c = self.clips
+        native, unified = int(c["native"][clip]), int(c["unified"][clip])
+        classes = self.options["native_classes"][int(c["corpus"][clip])]
+        return (classes[native] if native >= 0 else ""), (UNIFIED[unified] if unified >= 0 else "")
 
     def labels(self) -> np.ndarray:
         """The class index of each item (for ``EpochSampler(balance=...)``)."""
-        return np.asarray(self.clips["label"][self.items_clip])
+        column = "unified" if self.options["label"] == "unified" else "native"
+        return np.asarray(self.clips[column][self.items_clip])
 
     def corpora_of_items(self) -> np.ndarray:
         """The corpus name of each item (for mixing weights)."""
@@ -216,16 +230,18 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         c = self.clips
         item = self.view.item(self.access(clip), sub)
         out: dict[str, Any] = {k: _tensor(v) for k, v in item.items()}
+        native_name, unified_name = self._names(clip)
+        unified = self.options["label"] == "unified"
         out.update(
-            clip_id=str(c["clip_id"][clip]),
+            clip_id=self.clip_id(clip),
             corpus=list(self.feature_versions)[int(c["corpus"][clip])],
             index=index,
-            label=int(c["label"][clip]),
-            label_name=str(c["label_name"][clip]),
+            label=int(c["unified"][clip] if unified else c["native"][clip]),
+            label_name=unified_name if unified else native_name,
             label_native=int(c["native"][clip]),
-            label_native_name=str(c["native_name"][clip]),
+            label_native_name=native_name,
             label_unified=int(c["unified"][clip]),
-            label_unified_name=str(c["unified_name"][clip]),
+            label_unified_name=unified_name,
         )
         if self.augment is not None:
             from emofeat.data.augment import item_rng
@@ -352,18 +368,15 @@ def open_dataset(
             "row",
             "clip_id",
             "duration",
-            "label",
-            "label_name",
             "native",
-            "native_name",
             "unified",
-            "unified_name",
             "items",
         )
     }
     audio: dict[str, dict[str, Any]] = {}
     stats_arrays: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
     sources: list[Arrays] = []
+    native_by_corpus: list[list[str]] = []
     for ci, (name, fv) in enumerate(versions.items()):
         if cache is False:
             arrays: Arrays = StoreArrays(pinned, name, fv, keys + available_tracks(pinned, name, fv))
@@ -381,12 +394,13 @@ def open_dataset(
         stats_arrays.append(_stats(pinned, name, fv, normalize, keys) if normalize else {})
         row_of = {cid: i for i, cid in enumerate(arrays.clip_ids)}
         catalog = pinned.catalog(name, fv)
-        catalog = catalog[catalog["status"] == "ok"]
+        catalog = catalog[(catalog["status"] == "ok") & catalog["removed"].isna()]  # as emofeat stats
         if splits is not None:
             catalog = catalog[catalog["split"].isin(splits)]
         if fold_set is not None:
             catalog = catalog[catalog["fold"].isin(fold_set)]
         native_classes = list(get_adapter(pinned.adapter(name)).labels)
+        native_by_corpus.append(native_classes)
         for cid, dur, native, unified in zip(
             catalog["clip_id"], catalog["duration"], catalog["label"], catalog["unified"], strict=True
         ):
@@ -399,30 +413,25 @@ def open_dataset(
             columns["clip_id"].append(cid)
             columns["duration"].append(float(dur) if dur == dur else 0.0)
             columns["native"].append(n_idx)
-            columns["native_name"].append(native_s)
             columns["unified"].append(u_idx)
-            columns["unified_name"].append(unified_s)
-            columns["label"].append(u_idx if label == "unified" else n_idx)
-            columns["label_name"].append(unified_s if label == "unified" else native_s)
             access = ClipAccess(arrays, row_of[cid], cid, columns["duration"][-1], audio[name])
             columns["items"].append(the_view.count(access))
     if not columns["row"]:
         raise ConfigError(f"no ok clip of {', '.join(versions)} passes split={split!r}, folds={folds!r}")
+    encoded = [str(cid).encode() for cid in columns["clip_id"]]
     clips: dict[str, np.ndarray] = {
         "corpus": np.asarray(columns["corpus"], np.int16),
-        "row": np.asarray(columns["row"], np.int64),
-        "clip_id": np.asarray(columns["clip_id"], dtype=object),
-        "duration": np.asarray(columns["duration"], np.float64),
-        "label": np.asarray(columns["label"], np.int64),
-        "label_name": np.asarray(columns["label_name"], dtype=object),
-        "native": np.asarray(columns["native"], np.int64),
-        "native_name": np.asarray(columns["native_name"], dtype=object),
-        "unified": np.asarray(columns["unified"], np.int64),
-        "unified_name": np.asarray(columns["unified_name"], dtype=object),
-        "items": np.asarray(columns["items"], np.int64),
+        "row": np.asarray(columns["row"], np.int32),
+        "clip_id_bytes": np.frombuffer(b"".join(encoded), np.uint8),
+        "clip_id_offsets": np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64),
+        "duration": np.asarray(columns["duration"], np.float32),
+        "native": np.asarray(columns["native"], np.int16),
+        "unified": np.asarray(columns["unified"], np.int16),
+        "items": np.asarray(columns["items"], np.int32),
     }
     options = {
         "tracks": _track_dtypes(sources),
+        "native_classes": native_by_corpus,
         "cache": cache is not False,
         "cache_dir": str(root),
         "keys": keys,

@@ -3,7 +3,8 @@
 Importing this package applies emofeat's Prefect settings (no telemetry, a generous start-up
 timeout for the temporary server, quiet flow-run logs) before any module of it imports
 Prefect, which reads its settings from the environment once, at its first import. Prefect
-itself is imported only by :mod:`emofeat.orchestration.prefect_flow`.
+itself is imported only by the flows: :mod:`emofeat.orchestration.prefect_flow` (ingestion)
+and :mod:`emofeat.orchestration.stats_flow` (normalisation statistics).
 """
 
 from emofeat.orchestration import settings

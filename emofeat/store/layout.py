@@ -10,6 +10,8 @@
         clip_id (n,)                    the clips of the part, in row order
         <key> (sum of lengths, ...)     a feature, the clips' arrays concatenated on axis 0
         <key>.offsets (n + 1,)          row ranges: clip i is <key>[offsets[i]:offsets[i+1]]
+    /<corpus>/features/<fv>/stats/<group>/   normalisation statistics of a group of clips
+        <key>.mean, <key>.std, <key>.count    (``all`` or a split); attrs: computed_from, ...
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ FEATURES = "features"
 LEDGER = "ledger"
 PARTS = "parts"
 OFFSETS_SUFFIX = ".offsets"
+STATS = "stats"
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -56,6 +59,11 @@ def ledger_path(corpus: str, feature_version: str) -> str:
 
 def part_path(corpus: str, feature_version: str, part: str) -> str:
     return f"{version_path(corpus, feature_version)}/{PARTS}/{check_name(part, 'part id')}"
+
+
+def stats_path(corpus: str, feature_version: str, group: str) -> str:
+    """Where the normalisation statistics of one group (``all`` or a split) of a version live."""
+    return f"{version_path(corpus, feature_version)}/{STATS}/{check_name(group, 'statistics group')}"
 
 
 def part_id(clip_ids: list[str], digests: list[str]) -> str:

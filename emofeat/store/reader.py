@@ -158,7 +158,7 @@ class FeatureStore:
         """
         group = existing_group(self._root, layout.part_path(corpus, feature_version, part))
         if group is None:
-            raise NotFoundError(f"part {part} of {corpus}/{feature_version} is not in snapshot {self.snapshot}")
+            raise NotFoundError(f"part {part} of {corpus}/{feature_version} is not in {self.snapshot}")
         return group
 
     def _ledger(self, corpus: str, feature_version: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from emofeat.config import AudioConfig, FeatureConfig
 from emofeat.data import EpochSampler, FeatureDataset, collate, open_dataset, worker_init_fn
 from emofeat.data.cache import CachedArrays
+from emofeat.data.stats import stats
 from emofeat.errors import ConfigError, NotFoundError, StoreError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.store import open_store
@@ -289,3 +290,20 @@ def test_a_damaged_cache_is_found(two_corpora: TwoCorpora, tmp_path: Path) -> No
     face.write_bytes(bytes(data[:-10]))
     with pytest.raises(StoreError, match="truncated"):
         _open("image", store=two_corpora.store, cache=cache)
+
+
+def test_normalize_applies_the_stored_statistics(two_corpora: TwoCorpora, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(two_corpora.store, store)
+    cache = tmp_path / "cache"
+    with pytest.raises(NotFoundError, match="emofeat stats"):
+        open_dataset(store, "clip", snapshot="latest", corpus="ravdess", normalize="all", cache=cache)
+    stats(store, snapshot=None, corpus="ravdess")
+    ds = open_dataset(store, "clip", snapshot="latest", corpus="ravdess", normalize="all", cache=cache)
+    assert ds.provenance()["normalize"] == "all"
+    mfcc = torch.cat([ds[i]["mfcc"] for i in range(len(ds))]).double()
+    np.testing.assert_allclose(mfcc.mean(dim=0).numpy(), 0.0, atol=1e-4)
+    np.testing.assert_allclose(mfcc.std(dim=0, unbiased=False).numpy(), 1.0, atol=1e-3)
+    raw = open_dataset(store, "clip", snapshot="latest", corpus="ravdess", cache=cache)
+    assert not torch.equal(raw[0]["mfcc"], ds[0]["mfcc"])
+    assert torch.equal(raw[0]["face"], ds[0]["face"])  # faces are not normalised
