@@ -343,6 +343,7 @@ class StepView(View):
         face, present, face_times = _faces(clip, nearest(clip.all("face_times"), times, half), self.size)
         energy_pick = nearest(clip.all("energy_times"), times, half)
         energy = np.where(energy_pick >= 0, clip.take("energy", energy_pick), 0.0).astype(np.float32)
+        energy_times = np.where(energy_pick >= 0, clip.take("energy_times", energy_pick), np.nan)
         lld_times = clip.all(self.lld + "_times")
         reach = (
             float(clip.audio.get("window_s", 3.0)) / 2
@@ -359,6 +360,7 @@ class StepView(View):
             "face_times": face_times,
             "energy": energy,
             "energy_mask": energy_pick >= 0,
+            "energy_times": energy_times,
             "lld": lld,
             "lld_mask": lld_pick >= 0,
             "lld_times": np.where(

@@ -140,6 +140,10 @@ def test_the_step_view_aligns_faces_energy_and_continuous_labels(
     inner = event & (times.numpy() > ON + 0.02) & (times.numpy() < OFF - 0.03)
     assert (energy[inner] > 0.5).all()
     assert (energy[~event][:25] == 0).all()
+    energy_times = torch.cat([it["energy_times"] for it in items])
+    assert (abs(energy_times - times)[valid] <= 0.02 + 1e-9).all()  # the audio frame of each step
+    face_times = torch.cat([it["face_times"] for it in items])[torch.from_numpy(event)]
+    assert (abs(face_times - times[torch.from_numpy(event)]) < 1e-6).all()  # 25 fps: the step's frame
     arousal = torch.cat([it["arousal"] for it in items]).numpy()
     valence = torch.cat([it["valence"] for it in items]).numpy()
     np.testing.assert_allclose(arousal[:LABELS], 0.01 * np.arange(LABELS), atol=1e-6)
