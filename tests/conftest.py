@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 # Before anything imports Prefect: an isolated home, no telemetry, a generous start-up
@@ -19,6 +21,7 @@ import pytest  # noqa: E402
 
 from emofeat.pipeline import RunOptions, ingest  # noqa: E402
 from tests.corpusgen import Corpus, Ingested, build_ravdess  # noqa: E402
+from tests.twocorpora import RECOLA_CONFIG, TwoCorpora, build_recola  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +36,25 @@ def ravdess_ingested(ravdess: Corpus, tmp_path_factory: pytest.TempPathFactory) 
     first = ingest("ravdess", ravdess.root, store, options=options)
     second = ingest("ravdess", ravdess.root, store, options=options)
     return Ingested(store, first, second)
+
+
+@pytest.fixture(scope="session")
+def two_corpora(ravdess_ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> TwoCorpora:
+    """The session's RAVDESS store plus two RECOLA sessions (see :mod:`tests.twocorpora`)."""
+    base = tmp_path_factory.mktemp("two-corpora")
+    store = base / "store"
+    shutil.copytree(ravdess_ingested.store, store)
+    build_recola(base / "recola")
+    summary = ingest("recola", base / "recola", store, RECOLA_CONFIG, RunOptions(workers=1))
+    assert summary.clips["ok"] == 2, summary.failures
+    return TwoCorpora(store, base / "cache")
+
+
+@pytest.fixture
+def cache_env(two_corpora: TwoCorpora, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The decoded cache of the session's two-corpora store (tests share it: they only read)."""
+    monkeypatch.setenv("EMOFEAT_CACHE_DIR", str(two_corpora.cache))
+    return two_corpora.cache
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from emofeat.errors import ConfigError, NotFoundError, StoreError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.store import open_store
 from tests.corpusgen import AUDIO_ONLY, AV, VIDEO_ONLY_NO_FACE, Corpus
-from tests.data.conftest import LABELS, OFF, ON, TwoCorpora
+from tests.twocorpora import LABELS, OFF, ON, TwoCorpora
 
 RECOLA = "recola/recordings_video/train_1.mp4"
 VIEWS: dict[str, dict[str, Any]] = {

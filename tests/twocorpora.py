@@ -1,4 +1,4 @@
-"""One store of two corpora for the dataset tests, built once per session.
+"""One store of two corpora for the dataset and training tests (fixture `two_corpora` in tests/conftest.py).
 
 * ``ravdess``: the session's RAVDESS corpus (16 uniform frames a clip; a clip with video and
   audio, one with video but no audio and no face, audio-only clips).
@@ -9,16 +9,12 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from emofeat.config import AudioConfig, FeatureConfig, VideoConfig
-from emofeat.pipeline import RunOptions, ingest
-from tests.corpusgen import Ingested
 from tests.mediagen import face_frames, no_face_frames, silence, sine, write_audio, write_video
 
 FPS = 25
@@ -58,21 +54,3 @@ def build_recola(root: Path) -> None:
             arff = "@relation GoldStandard\n@attribute Instance_name string\n@attribute frameTime numeric\n"
             arff += "@attribute GoldStandard numeric\n@data\n" + "\n".join(lines) + "\n"
             (folder / f"{rid}.arff").write_text(arff)
-
-
-@pytest.fixture(scope="session")
-def two_corpora(ravdess_ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> TwoCorpora:
-    base = tmp_path_factory.mktemp("two-corpora")
-    store = base / "store"
-    shutil.copytree(ravdess_ingested.store, store)
-    build_recola(base / "recola")
-    summary = ingest("recola", base / "recola", store, RECOLA_CONFIG, RunOptions(workers=1))
-    assert summary.clips["ok"] == 2, summary.failures
-    return TwoCorpora(store, base / "cache")
-
-
-@pytest.fixture
-def cache_env(two_corpora: TwoCorpora, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The decoded cache of the session's store (shared by the tests: they read it only)."""
-    monkeypatch.setenv("EMOFEAT_CACHE_DIR", str(two_corpora.cache))
-    return two_corpora.cache
