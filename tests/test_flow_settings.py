@@ -31,7 +31,14 @@ print(json.dumps({{"analytics": s.server.analytics_enabled,
 
 @pytest.mark.parametrize(
     "module",
-    ["emofeat.orchestration.prefect_flow", "flows.ingest", "emofeat.orchestration.stats_flow", "flows.stats"],
+    [
+        "emofeat.orchestration.prefect_flow",
+        "flows.ingest",
+        "emofeat.orchestration.stats_flow",
+        "flows.stats",
+        "emofeat.orchestration.train_flow",
+        "flows.train",
+    ],
 )
 def test_cold_import_turns_telemetry_off(tmp_path: Path, module: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "DO_NOT_TRACK"}
@@ -85,6 +92,7 @@ def test_the_library_never_imports_flows() -> None:
         ("emofeat.pipeline", ("emofeat.orchestration", "emofeat.cli", "prefect")),
         ("emofeat.orchestration", ("emofeat.cli",)),
         ("emofeat.data", ("emofeat.pipeline", "emofeat.orchestration", "emofeat.cli", "prefect")),
+        ("emofeat.train", ("emofeat.pipeline", "emofeat.orchestration", "emofeat.cli", "prefect")),
     ],
 )
 def test_layers_import_downwards_only(package: str, forbidden: tuple[str, ...]) -> None:

@@ -253,6 +253,75 @@ def stats(
 
 
 @app.command()
+def train(
+    model: Annotated[str | None, typer.Argument(help="amcm, jdcdtl, rald, gcsa or alexatt.")] = None,
+    store: StoreOpt = Path("storage/default"),
+    out: Annotated[
+        Path, typer.Option("--out", help="The run directory (metrics, checkpoint, pictures).")
+    ] = Path("runs/latest"),
+    snapshot: SnapshotOpt = None,
+    corpus: Annotated[
+        list[str] | None, typer.Option("--corpus", help="Corpus to train on (repeat: sources first).")
+    ] = None,
+    fold: Annotated[int | None, typer.Option("--fold", help="The held-out fold (k-fold protocols).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Override the paper's epochs.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML: [model], [train], [view].")] = None,
+    protocol: Annotated[str | None, typer.Option("--protocol", help="A paper's protocol by name.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="DataLoader worker processes.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto (default), cpu or cuda.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train one of the papers' models on a pinned snapshot; held-out figures in OUT/metrics.json."""
+    from emofeat.cli.train import run_train
+
+    with errors_exit():
+        result = run_train(
+            model,
+            store,
+            snapshot=snapshot,
+            corpora=list(corpus or []),
+            fold=fold,
+            epochs=epochs,
+            config=config,
+            out=out,
+            protocol=protocol,
+            resume=resume,
+            overrides={"batch_size": batch_size, "workers": workers, "device": device, "seed": seed},
+        )
+    if as_json:
+        emit_json(result["metrics"] | {"snapshot": result["snapshot"], "out": str(out)})
+        return
+    figures = ", ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if isinstance(v, float))
+    typer.echo(
+        f"{result['model']} on {', '.join(result['corpora'])} (snapshot {result['snapshot']}): {figures}"
+    )
+    if result.get("reported") is not None:
+        typer.echo(f"the paper reports: {result['reported']}")
+    typer.echo(f"run: {out}")
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by emofeat train.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute a run's held-out metrics from its checkpoint."""
+    from emofeat.train.run import evaluate as evaluate_run
+
+    with errors_exit():
+        figures = evaluate_run(run_dir)
+    if as_json:
+        emit_json(figures)
+    else:
+        for key, value in figures.items():
+            if isinstance(value, float):
+                typer.echo(f"{key:24s} {value:.4f}")
+
+
+@app.command()
 def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = False) -> None:
     """The store's commits, newest first, with the run recorded in each."""
     from emofeat.store import open_store

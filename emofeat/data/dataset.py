@@ -399,7 +399,7 @@ def open_dataset(
             catalog = catalog[catalog["split"].isin(splits)]
         if fold_set is not None:
             catalog = catalog[catalog["fold"].isin(fold_set)]
-        native_classes = list(get_adapter(pinned.adapter(name)).labels)
+        native_classes = native_labels(pinned, name)
         native_by_corpus.append(native_classes)
         for cid, dur, native, unified in zip(
             catalog["clip_id"], catalog["duration"], catalog["label"], catalog["unified"], strict=True
@@ -446,6 +446,16 @@ def open_dataset(
     dataset = FeatureDataset(path, pinned.snapshot, the_view, versions, clips, audio, options)
     dataset._sources = sources
     return dataset
+
+
+def native_labels(store: FeatureStore, corpus: str) -> list[str]:
+    """A corpus's own classes, in their order: the adapter's, or, for an adapter without a
+    fixed label set (``folder``), the distinct labels of the corpus's catalog, sorted."""
+    declared = list(get_adapter(store.adapter(corpus)).labels)
+    if declared:
+        return declared
+    labels = store.catalog(corpus)["label"].dropna().astype(str)
+    return sorted({label for label in labels if label})
 
 
 def _version(store: FeatureStore, corpus: str, wanted: str | Mapping[str, str] | None) -> str | None:

@@ -27,7 +27,7 @@ takes it as ``sampler=`` (it has ``__iter__`` and ``__len__``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class EpochSampler:
 
     def __init__(
         self,
-        items: int | Sequence[Any],
+        items: int | Sized,
         seed: int,
         shuffle: bool = True,
         balance: Sequence[Any] | str | None = None,
