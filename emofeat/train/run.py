@@ -165,11 +165,15 @@ def evaluate_model(
             frame_preds.append(pred[:, None].expand_as(frames).reshape(-1))
             frame_targets.append(frames.reshape(-1).long())
     pred_all, target_all = torch.cat(preds).numpy(), torch.cat(targets).numpy()
-    figures = m.classification_report(pred_all, target_all, labels.n_classes)
+    if (target_all >= 0).any():
+        figures = m.classification_report(pred_all, target_all, labels.n_classes)
+    else:  # nothing labelled to judge (say so, do not invent a figure)
+        n = labels.n_classes
+        figures = {"n": 0, "accuracy": float("nan"), "confusion": np.zeros((n, n), np.int64).tolist()}
     if frame_targets and labels.n_classes == 8:
-        figures["abaw_f1"] = m.abaw_expression_f1(
-            torch.cat(frame_preds).numpy(), torch.cat(frame_targets).numpy()
-        )
+        frames = torch.cat(frame_targets).numpy()
+        if (frames >= 0).any():
+            figures["abaw_f1"] = m.abaw_expression_f1(torch.cat(frame_preds).numpy(), frames)
     return figures, {"confusion": np.asarray(figures["confusion"])}
 
 

@@ -128,12 +128,17 @@ def _amcm_loss(options: Mapping[str, Any], labels: LabelInfo) -> LossFn:
 
 
 def _gcsa_target(batch: Mapping[str, Any]) -> torch.Tensor:
-    """The window's label: the expression at its middle frame where frames are labelled
-    (Aff-Wild2), else the clip's label."""
+    """The window's label: the expression of the annotated frame nearest its middle where
+    frames are labelled (Aff-Wild2), else the clip's label (-1 where neither is known)."""
     frames = batch.get("label.expression")
     if isinstance(frames, torch.Tensor) and frames.ndim == 2 and frames.shape[1]:
-        middle = frames[:, frames.shape[1] // 2].long()
-        return torch.where(middle >= 0, middle, batch["label"])
+        frames = frames.long()
+        middle = (frames.shape[1] - 1) / 2
+        distance = (torch.arange(frames.shape[1], device=frames.device) - middle).abs()
+        distance = torch.where(frames >= 0, distance, torch.inf)
+        nearest = distance.argmin(dim=1)
+        picked = frames.gather(1, nearest[:, None])[:, 0]
+        return torch.where(picked >= 0, picked, batch["label"])
     return batch["label"]
 
 
