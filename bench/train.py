@@ -42,8 +42,10 @@ def batch_of(model: str, b: int, device: torch.device) -> dict[str, Any]:
     u8 = lambda *shape: torch.randint(0, 256, shape, dtype=torch.uint8)  # noqa: E731
     ones = lambda *shape: torch.ones(shape, dtype=torch.bool)  # noqa: E731
     label = torch.randint(0, 7, (b,))
-    spec_a = {"face": u8(b, 8, 3, 112, 112), "face_mask": ones(b, 8), "spectrogram": torch.randn(b, 200, 257) - 40}
-    steps = {"face": u8(b, 100, 3, 112, 112), "face_present": torch.ones(b, 100), "energy": torch.rand(b, 100)}
+    spec_a = {"face": u8(b, 8, 3, 112, 112), "face_mask": ones(b, 8)}
+    spec_a["spectrogram"] = torch.randn(b, 200, 257) - 40
+    steps = {"face": u8(b, 100, 3, 112, 112), "face_present": torch.ones(b, 100)}
+    steps["energy"] = torch.rand(b, 100)
     batches: dict[str, dict[str, Any]] = {
         "amcm": {"face": u8(b, 16, 3, 112, 112), "face_mask": ones(b, 16), "mfcc": torch.randn(b, 300, 40),
                  "mfcc_mask": ones(b, 300), "label": label},
