@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,4 +77,32 @@ def run_train(
         view_options=sections["view"],
         train=train,
     )
-    return run(plan, out, resume=resume, reported=chosen.reported if chosen else None)
+    with _progress(plan.train.epochs) as progress:
+        return run(plan, out, resume=resume, reported=chosen.reported if chosen else None, progress=progress)
+
+
+@contextmanager
+def _progress(epochs: int) -> Iterator[Callable[[int, int, int, float], None]]:
+    """A live bar on a terminal (stderr), else one line when each epoch ends."""
+    if not sys.stderr.isatty():
+
+        def line(epoch: int, done: int, total: int, loss: float) -> None:
+            if done >= total:
+                print(f"epoch {epoch + 1}/{epochs}: {done} items, train loss {loss:.4f}", file=sys.stderr)
+
+        yield line
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("training", total=None)
+
+        def update(epoch: int, done: int, total: int, loss: float) -> None:
+            bar.update(
+                task, completed=done, total=total, description=f"epoch {epoch + 1}/{epochs} loss {loss:.4f}"
+            )
+
+        yield update

@@ -106,6 +106,7 @@ class Trainer:
         | None = None,
         n_classes: int = 0,
         record: Mapping[str, Any] | None = None,
+        progress: Callable[[int, int, int, float], None] | None = None,
     ):
         self.model, self.dataset, self.loss, self.config, self.out = model, dataset, loss, config, out
         self.device = pick_device(config.device)
@@ -122,6 +123,7 @@ class Trainer:
         self.context = Context()
         self.confusion_of, self.n_classes = confusion_of, n_classes
         self.record = dict(record or {})
+        self.progress = progress  # (epoch, items done, items in the epoch, running loss)
         self.history: list[dict[str, Any]] = []
         self.epoch, self.consumed, self.steps = 0, 0, 0
         self.running: dict[str, Any] = {}  # the epoch so far: loss sum, items, confusion
@@ -231,6 +233,10 @@ class Trainer:
                 )
             fetched = time.perf_counter()
             self.step_time["compute"] += fetched - ready
+            if self.progress is not None:
+                self.progress(
+                    self.epoch, self.consumed, len(self.sampler), running["total"] / running["count"]
+                )
             if self.config.checkpoint_every and self.steps % self.config.checkpoint_every == 0:
                 self.save()
             if self.config.max_steps and self.steps >= self.config.max_steps:
@@ -238,6 +244,10 @@ class Trainer:
         self.context.confusion = running["confusion"] if self.n_classes else None
         self.running = {}
         count = int(running["count"])
+        if self.progress is not None:  # the epoch is done (drop_last may leave items unread)
+            self.progress(
+                self.epoch, len(self.sampler), len(self.sampler), float(running["total"]) / max(count, 1)
+            )
         return {
             "train_loss": float(running["total"]) / max(count, 1),
             "train_items": count,

@@ -13,7 +13,7 @@ import dataclasses
 import importlib
 import json
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -218,8 +218,16 @@ def packages() -> dict[str, str]:
     return out
 
 
-def run(plan: RunPlan, out: str | Path, *, resume: bool = False, reported: Any = None) -> dict[str, Any]:
+def run(
+    plan: RunPlan,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    reported: Any = None,
+    progress: Callable[[int, int, int, float], None] | None = None,
+) -> dict[str, Any]:
     """Train and judge one run into ``out``; returns what ``metrics.json`` holds.
+    ``progress(epoch, items done, items in the epoch, running loss)`` is called every step.
 
     Raises
     ------
@@ -270,6 +278,7 @@ def run(plan: RunPlan, out: str | Path, *, resume: bool = False, reported: Any =
         else None,
         n_classes=labels.n_classes,
         record=record,
+        progress=progress,
     )
     if resume and checkpoint.exists():
         trainer.load(checkpoint)
