@@ -126,7 +126,14 @@ def model_rates(model: str, device: torch.device, batch: int, steps: int) -> tup
 def loader_seconds(store: Path, batch: int, workers: int) -> float:
     """Seconds the DataLoader takes to deliver one ``clip``-view batch (warm cache)."""
     ds = open_dataset(store, "clip", snapshot="latest", mfcc_frames=300)
-    loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers, collate_fn=collate)
+    loader = DataLoader(
+        ds,
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=workers > 0,
+    )
     for _ in loader:  # warm: page cache, workers
         pass
     start = time.perf_counter()
