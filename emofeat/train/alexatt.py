@@ -50,9 +50,7 @@ import torch
 from torch import nn
 
 from emofeat.errors import ConfigError
-
-FACE_MEAN = (0.485, 0.456, 0.406)
-FACE_STD = (0.229, 0.224, 0.225)
+from emofeat.train.faces import FaceNorm
 
 
 @dataclass(frozen=True)
@@ -164,16 +162,12 @@ class AlexAtt(nn.Module):
         Outputs: must be 2 (arousal and valence), kept for the common constructor.
     """
 
-    face_mean: torch.Tensor
-    face_std: torch.Tensor
-
     def __init__(self, config: AlexAttConfig, n_classes: int = 2):
         super().__init__()
         if n_classes != 2:
             raise ConfigError(f"AlexAtt predicts arousal and valence (n_classes 2), not {n_classes}")
         self.config = config
-        self.register_buffer("face_mean", torch.tensor(FACE_MEAN), persistent=False)
-        self.register_buffer("face_std", torch.tensor(FACE_STD), persistent=False)
+        self.faces = FaceNorm()
         width = config.fc_channels[-1]
         self.video = VideoNet(config) if config.fusion != "audio" else None
         self.lstm = (
@@ -195,8 +189,7 @@ class AlexAtt(nn.Module):
 
     def normalize(self, face: torch.Tensor) -> torch.Tensor:
         """uint8 / 255 (float taken as in [0, 1]), then the channel standardisation."""
-        x = face.float() / 255 if face.dtype == torch.uint8 else face.float()
-        return (x - self.face_mean.view(3, 1, 1)) / self.face_std.view(3, 1, 1)
+        return self.faces(face)
 
     def feature_map(self, face: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """The CNN's map ``(N, C, grid, grid)`` of faces ``(N, 3, H, W)``, 0 where not ``valid``."""

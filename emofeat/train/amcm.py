@@ -55,7 +55,7 @@ Where the paper is silent, our choices
   (batch, time) in CMTAM.
 * Dropout 0.2 before the classifier.
 * Faces arrive as uint8; they are scaled to [0, 1] and normalised with the ImageNet channel
-  means and deviations (``FACE_MEAN``, ``FACE_STD``).
+  means and deviations (``emofeat.train.faces``).
 * Missing faces (``face_mask`` False): their pixels and their embeddings are zeroed, their
   features are zeroed before every temporal mixing and at every layer's output, they are
   excluded from the attention's keys and from the average over frames. Their pixels therefore
@@ -84,12 +84,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from emofeat.errors import ConfigError
+from emofeat.train.faces import FaceNorm
 from emofeat.train.resnet import resnet34
-
-FACE_MEAN = (0.485, 0.456, 0.406)
-"""Per-channel (RGB) mean of faces scaled to [0, 1], subtracted before the encoder."""
-FACE_STD = (0.229, 0.224, 0.225)
-"""Per-channel (RGB) standard deviation of faces scaled to [0, 1], divided out after the mean."""
 
 ENCODERS = ("amcm", "convmixer")
 FUSIONS = ("cmtam", "concat")
@@ -307,17 +303,13 @@ class Amcm(nn.Module):
         for them).
     """
 
-    face_mean: torch.Tensor
-    face_std: torch.Tensor
-
     def __init__(self, config: AmcmConfig, n_classes: int):
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
             raise ConfigError(f"Amcm needs n_classes >= 1, not {n_classes!r}")
         self.config = config
         c, n = config.channels, config.grid
-        self.register_buffer("face_mean", torch.tensor(FACE_MEAN).view(3, 1, 1), persistent=False)
-        self.register_buffer("face_std", torch.tensor(FACE_STD).view(3, 1, 1), persistent=False)
+        self.faces = FaceNorm()
         self.embed = nn.Sequential(
             nn.Conv2d(3, c, config.patch, stride=config.patch), nn.GELU(), nn.BatchNorm2d(c)
         )
@@ -350,9 +342,8 @@ class Amcm(nn.Module):
                 f"Amcm was built for {cfg.frames} faces of {cfg.size} px, the batch has {t} of {h}x{w}:"
                 " make the clip view's frames and size match the model's"
             )
-        mean, std = self.face_mean, self.face_std
-        keep = mask.to(mean.dtype)
-        x = (face.to(mean.dtype) / 255 - mean) / std * keep[:, :, None, None, None]
+        keep = mask.float()
+        x = self.faces(face) * keep[:, :, None, None, None]
         f = self.embed(x.reshape(b * t, 3, h, w))
         f = f.reshape(b, t, cfg.channels, -1).transpose(2, 3) * keep[:, :, None, None]
         for layer in self.layers:

@@ -45,7 +45,7 @@ Where the paper is silent, our choices
 * The stored dB values enter as they are (the dataset's ``normalize=`` may standardise them);
   the batch norm after the first convolution takes up their scale.
 * Faces arrive as uint8; they are scaled to [0, 1] and normalised with the ImageNet channel
-  means and deviations (``FACE_MEAN``, ``FACE_STD``).
+  means and deviations (``emofeat.train.faces``).
 * Masks: only frames with a face go through the RHCNN (so missing frames neither count in the
   average nor in batch-norm statistics); a window with no face gives the video branch a zero
   map. Padded audio frames are zeroed and excluded from the time average (a pooled step is
@@ -68,11 +68,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from emofeat.errors import ConfigError
-
-FACE_MEAN = (0.485, 0.456, 0.406)
-"""Per-channel (RGB) mean of faces scaled to [0, 1], subtracted before the RHCNN."""
-FACE_STD = (0.229, 0.224, 0.225)
-"""Per-channel (RGB) standard deviation of faces scaled to [0, 1], divided out after the mean."""
+from emofeat.train.faces import FaceNorm
 
 MODALITIES = ("av", "audio", "video")
 AUDIO_KEYS = ("spectrogram", "logmel")
@@ -347,23 +343,19 @@ class Gcsa(nn.Module):
       (only the built branch's key with a single modality).
     """
 
-    face_mean: torch.Tensor
-    face_std: torch.Tensor
-
     def __init__(self, config: GcsaConfig, n_classes: int):
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
             raise ConfigError(f"Gcsa needs n_classes >= 1, not {n_classes!r}")
         self.config = config
-        self.register_buffer("face_mean", torch.tensor(FACE_MEAN).view(3, 1, 1), persistent=False)
-        self.register_buffer("face_std", torch.tensor(FACE_STD).view(3, 1, 1), persistent=False)
+        self.faces = FaceNorm()
         in_channels = 1 if config.audio_key == "spectrogram" else 3
         self.audio = AudioMcnn(config, in_channels, n_classes) if config.modality != "video" else None
         self.video = VideoRhcnn(config, n_classes) if config.modality != "audio" else None
 
     def _audio_logits(self, batch: Mapping[str, torch.Tensor], audio: AudioMcnn) -> torch.Tensor:
         key = self.config.audio_key
-        x = batch[key].to(self.face_mean.dtype)
+        x = batch[key].float()
         mask = batch.get(key + "_mask")
         if mask is None:
             mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
@@ -375,8 +367,7 @@ class Gcsa(nn.Module):
         mask = batch.get("face_mask")
         if mask is None:
             mask = torch.ones(face.shape[:2], dtype=torch.bool, device=face.device)
-        mean, std = self.face_mean, self.face_std
-        return video((face.to(mean.dtype) / 255 - mean) / std, mask.to(torch.bool))
+        return video(self.faces(face), mask.to(torch.bool))
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}

@@ -50,9 +50,8 @@ import torch
 from torch import nn
 
 from emofeat.errors import ConfigError
+from emofeat.train.faces import FaceNorm
 
-FACE_MEAN = (0.485, 0.456, 0.406)
-FACE_STD = (0.229, 0.224, 0.225)
 MODALITIES = ("face", "audio")
 STAGES = ("visual_source", "visual_target", "audio_source", "joint")
 Modality = Literal["face", "audio"]
@@ -197,16 +196,12 @@ class Jdcdtl(nn.Module):
         Outputs of the heads created here (every head of the plan, or ``"default"``).
     """
 
-    face_mean: torch.Tensor
-    face_std: torch.Tensor
-
     def __init__(self, config: JdcdtlConfig, n_classes: int):
         super().__init__()
         if n_classes < 1:
             raise ConfigError(f"JDCDTL needs n_classes >= 1, not {n_classes}")
         self.config = config
-        self.register_buffer("face_mean", torch.tensor(FACE_MEAN), persistent=False)
-        self.register_buffer("face_std", torch.tensor(FACE_STD), persistent=False)
+        self.faces = FaceNorm()
         blocks: list[nn.Module] = []
         width = 3
         for out in config.channels:
@@ -292,8 +287,7 @@ class Jdcdtl(nn.Module):
     def normalize(self, x: torch.Tensor, modality: str, mask: torch.Tensor | None = None) -> torch.Tensor:
         """The per-modality input normalisation (see the module docstring)."""
         if modality == "face":
-            x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-            return (x - self.face_mean.view(3, 1, 1)) / self.face_std.view(3, 1, 1)
+            return self.faces(x)
         if modality == "audio":
             return standardize_segments(x, mask) if self.config.audio_norm == "segment" else x.float()
         raise ConfigError(f"JDCDTL: modality must be face or audio, not {modality!r}")

@@ -71,10 +71,8 @@ import torch
 from torch import nn
 
 from emofeat.errors import ConfigError
+from emofeat.train.faces import FaceNorm
 from emofeat.train.resnet import resnet18
-
-FACE_MEAN = (0.485, 0.456, 0.406)
-FACE_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -298,13 +296,6 @@ class LabelGuidedFusion(nn.Module):
         return self.norm(images + self.out(context)), attention.mean(0)
 
 
-def normalize_faces(face: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 faces / 255 (floating point faces are taken as in [0, 1]), then ``(x - mean) / std``
-    over the channel axis (-3)."""
-    x = face.float() / 255 if face.dtype == torch.uint8 else face.float()
-    return (x - mean.view(3, 1, 1)) / std.view(3, 1, 1)
-
-
 class Rald(nn.Module):
     """RALD (with a hierarchy) or RALD-L (without): see the module docstring.
 
@@ -325,8 +316,6 @@ class Rald(nn.Module):
         the label encoder or the label counts.
     """
 
-    face_mean: torch.Tensor
-    face_std: torch.Tensor
     label_vectors: torch.Tensor
     coarse_of: torch.Tensor
     coarse_mean: torch.Tensor
@@ -341,8 +330,7 @@ class Rald(nn.Module):
             )
         self.config, self.n_classes = config, n_classes
         n_coarse = config.n_nodes_coarse
-        self.register_buffer("face_mean", torch.tensor(FACE_MEAN), persistent=False)
-        self.register_buffer("face_std", torch.tensor(FACE_STD), persistent=False)
+        self.faces = FaceNorm()
         self.encoder = resnet18()
         self.project: nn.Module = (
             nn.Identity()
@@ -425,7 +413,7 @@ class Rald(nn.Module):
         if face.ndim != 4 or face.shape[1] != 3:
             raise ValueError(f"RALD expects faces (B, 3, H, W), not {tuple(face.shape)}")
         valid = batch.get("face_mask")
-        features = self.project(self.encoder(normalize_faces(face, self.face_mean, self.face_std)))
+        features = self.project(self.encoder(self.faces(face)))
         features, relation = self.itrr(features, None if valid is None else valid.bool())
         out: dict[str, torch.Tensor] = {"relation": relation}
         if self.lgifo is not None:
