@@ -47,7 +47,7 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
             for i, v in enumerate(values):
                 batch[i, : len(v)] = v
             out[key] = batch
-            if key.endswith("_times"):
+            if key.endswith(("_times", "_mask")):  # padding of a mask is False: nothing to add
                 continue
             out[key + "_lengths"] = lengths
             if key + "_mask" not in keys:

@@ -131,7 +131,7 @@ def _tracks_at(clip: Clip, at: np.ndarray, tolerance: float) -> dict[str, np.nda
 class ClipView(View):
     """AMCM: ``frames`` face frames spread evenly over the stored ones (all of them, padded
     and masked, when the clip has fewer) and the clip's MFCC image (``mfcc_frames`` rows, cut
-    or zero-padded, or the whole clip when None)."""
+    or zero-padded, or the whole clip when None) with ``mfcc_mask`` (False on padding)."""
 
     name: ClassVar[str] = "clip"
     frames: int = 16
@@ -153,9 +153,18 @@ class ClipView(View):
         picks = _pad(picks, self.frames, -1)
         face, mask, times = _faces(clip, picks, self.size)
         mfcc, mfcc_times = clip.all("mfcc"), clip.all("mfcc_times")
+        mfcc_mask = np.ones(len(mfcc), bool)
         if self.mfcc_frames is not None:
             mfcc, mfcc_times = _pad(mfcc, self.mfcc_frames), _pad(mfcc_times, self.mfcc_frames, np.nan)
-        return {"face": face, "face_mask": mask, "face_times": times, "mfcc": mfcc, "mfcc_times": mfcc_times}
+            mfcc_mask = _pad(mfcc_mask, self.mfcc_frames, False)
+        return {
+            "face": face,
+            "face_mask": mask,
+            "face_times": times,
+            "mfcc": mfcc,
+            "mfcc_mask": mfcc_mask,
+            "mfcc_times": mfcc_times,
+        }
 
 
 @dataclass(frozen=True)

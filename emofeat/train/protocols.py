@@ -69,10 +69,11 @@ PROTOCOLS: dict[str, Protocol] = {
             "rald",
             ("fgemotions",),
             "split",
-            "accuracy",
+            "mean_class_accuracy",
             0.9734,
             eval_split="test",
-            note="33 fine classes under 6 coarse ones",
+            note="33 fine classes under 6 coarse ones; the paper's 97.34 % is the mean of its 33 "
+            "per-class accuracies (its 'Avg.'), so it compares with mean_class_accuracy",
         ),
         Protocol("rald-rafdb", "rald", ("rafdb",), "split", "accuracy", 0.9058, eval_split="test"),
         Protocol(

@@ -28,10 +28,12 @@ from emofeat.data.dataset import native_labels
 from emofeat.errors import ConfigError
 from emofeat.store import open_store
 from emofeat.train import metrics as m
+from emofeat.train.jdcdtl import Jdcdtl
 from emofeat.train.loop import TrainConfig, Trainer, pick_device, predict
 from emofeat.train.protocols import Protocol
 from emofeat.train.report import confusion_png, lines_png
 from emofeat.train.specs import LabelInfo, ModelSpec, get_spec, label_info
+from emofeat.train.staged import StageModel, stage_loss
 
 METRICS = "metrics.json"
 CHECKPOINT = "last.pt"
@@ -236,7 +238,7 @@ def run(
     """
     out = Path(out)
     checkpoint = out / CHECKPOINT
-    if checkpoint.exists() and not resume:
+    if (checkpoint.exists() or any(out.glob("stage-*/" + CHECKPOINT))) and not resume:
         raise ConfigError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     spec = get_spec(plan.model)
     labels = labels_of(plan, spec)
@@ -244,6 +246,9 @@ def run(
     if plan.model == "rald" and labels.coarse_of is not None:
         options.setdefault("hierarchy", labels.coarse_of)
         options.setdefault("n_coarse", len(labels.coarse_names))
+    staged = plan.model == "jdcdtl" and len(plan.corpora) >= 3
+    if staged:  # the paper's schedule: one head per domain, four stages
+        options.setdefault("corpora", tuple(plan.corpora))
     train_ds, eval_ds = datasets(plan, spec)
     torch.manual_seed(plan.train.seed)
     model, model_config, loss_options = spec.build(options, labels, train_ds[0])
@@ -267,6 +272,9 @@ def run(
         "packages": packages(),
         "data": {"train": train_ds.provenance(), "eval": eval_ds.provenance()},
     }
+    if staged:
+        assert isinstance(model, Jdcdtl)
+        return _run_staged(plan, spec, model, labels, loss_options, record, out, reported, progress)
     trainer = Trainer(
         model,
         train_ds,
@@ -305,6 +313,83 @@ def run(
     (out / METRICS).write_text(json.dumps(result, indent=1, sort_keys=True, allow_nan=True))
     _pictures(out, result, drawn, labels)
     return result
+
+
+def _run_staged(
+    plan: RunPlan,
+    spec: ModelSpec,
+    model: Jdcdtl,
+    labels: LabelInfo,
+    loss_options: Mapping[str, Any],
+    record: dict[str, Any],
+    out: Path,
+    reported: Any,
+    progress: Callable[[int, int, int, float], None] | None,
+) -> dict[str, Any]:
+    """JDCDTL's four stages (:mod:`emofeat.train.staged`), each ``plan.train.epochs`` long and
+    checkpointed in ``out/stage-<k>-<name>/`` (a finished stage is not run again), then the
+    joint model judged on every corpus's held-out data (with each corpus's accuracy)."""
+    history: list[dict[str, Any]] = []
+    drawn: dict[str, Any] = {}
+    trainer: Trainer | None = None
+    joint: StageModel | None = None
+    for k, stage in enumerate(model.plan, 1):
+        stage_train, stage_eval = datasets(dataclasses.replace(plan, corpora=stage.corpora), spec)
+        joint = StageModel(model, stage)
+        trainer = Trainer(
+            joint,
+            stage_train,
+            stage_loss(stage, float(loss_options["margin"])),
+            plan.train,
+            out / f"stage-{k}-{stage.name}",
+            confusion_of=lambda o, b: (o["logits"].argmax(-1), b["label"]),
+            n_classes=labels.n_classes,
+            record=record,
+            progress=progress,
+        )
+        if (trainer.out / CHECKPOINT).exists():
+            trainer.load(trainer.out / CHECKPOINT)
+
+        def on_epoch(epoch: int, t: Trainer, held_out: FeatureDataset = stage_eval) -> dict[str, Any]:
+            figures, pictures = evaluate_model(spec, t.model, held_out, labels, plan.train.batch_size)
+            drawn.update(pictures)
+            return {k: v for k, v in figures.items() if k != "confusion"} | {"eval": figures}
+
+        history += [{"stage": stage.name, **h} for h in trainer.fit(on_epoch)]
+    assert trainer is not None
+    assert joint is not None
+    _, every = datasets(plan, spec)
+    final, drawn = evaluate_model(spec, joint, every, labels, plan.train.batch_size)
+    final.update(_per_corpus(spec, joint, plan, labels))
+    state = trainer.state() | {"model": model.state_dict()}  # the network itself, for evaluate
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out / CHECKPOINT)
+    result = {
+        **record,
+        "stages": [s.name for s in model.plan],
+        "metrics": _plain(final),
+        "history": [_plain({k: v for k, v in h.items() if k != "eval"}) for h in history],
+        "reported": _plain(reported),
+        "device": str(trainer.device),
+        "loader_share": _share(trainer.step_time),
+    }
+    (out / METRICS).write_text(json.dumps(result, indent=1, sort_keys=True, allow_nan=True))
+    _pictures(out, result, drawn, labels)
+    return result
+
+
+def _per_corpus(
+    spec: ModelSpec, model: torch.nn.Module, plan: RunPlan, labels: LabelInfo
+) -> dict[str, float]:
+    """``accuracy_<corpus>``: each corpus's held-out accuracy (the cross-corpus papers report
+    one figure a corpus)."""
+    out = {}
+    for corpus in plan.corpora:
+        held_out = datasets(dataclasses.replace(plan, corpora=(corpus,)), spec)[1]
+        out[f"accuracy_{corpus}"] = float(
+            evaluate_model(spec, model, held_out, labels, plan.train.batch_size)[0]["accuracy"]
+        )
+    return out
 
 
 def _share(times: Mapping[str, float]) -> float | None:
@@ -373,8 +458,12 @@ def evaluate(run_dir: str | Path) -> dict[str, Any]:
     model, _, _ = spec.build(_config_options(record["config"]), labels)
     state = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
+    if record.get("stages") and isinstance(model, Jdcdtl):
+        model = StageModel(model, model.plan[-1])  # judged as the joint stage routes items
     model.to(pick_device(plan.train.device))
     figures, _ = evaluate_model(spec, model, eval_ds, labels, plan.train.batch_size)
+    if record.get("stages"):
+        figures.update(_per_corpus(spec, model, plan, labels))
     return _plain(figures)
 
 

@@ -12,7 +12,7 @@ import pytest
 from emofeat.corpora import get_adapter
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.train.protocols import PROTOCOLS
-from emofeat.train.run import plan_run, run
+from emofeat.train.run import evaluate, plan_run, run
 from tests.pipeline.test_every_adapter_ingests import CONFIG, CONTRACTS, make_real
 from tests.train.test_run import TINY
 
@@ -62,6 +62,10 @@ def test_each_protocol_runs_end_to_end(
     assert record["corpora"] == list(protocol.corpora)
     assert set(record["feature_versions"]) == set(protocol.corpora)
     assert result["metrics"], result
+    again = evaluate(tmp_path / "run")  # the checkpoint judged again gives the same figures
+    for key, value in result["metrics"].items():
+        if isinstance(value, float) and value == value:
+            assert again[key] == pytest.approx(value, abs=1e-6), key
     if protocol.scheme == "folds":
         assert record["fold"] is not None
     else:
