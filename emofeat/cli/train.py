@@ -13,12 +13,13 @@ from emofeat.errors import ConfigError
 from emofeat.train.protocols import get_protocol
 from emofeat.train.run import plan_run, run
 
-SECTIONS = ("model", "train", "view")
+SECTIONS = ("model", "train", "view", "data")
 
 
 def read_config(path: Path | None) -> dict[str, dict[str, Any]]:
     """A training config file: TOML tables ``[model]`` (the model's options), ``[train]``
-    (optimiser and schedule) and ``[view]`` (the view's options).
+    (optimiser and schedule), ``[view]`` (the view's options) and ``[data]`` (``normalize``:
+    a statistics group such as ``"train"``; ``augment``: ``face`` / ``spectrogram`` tables).
 
     Raises
     ------
@@ -76,6 +77,7 @@ def run_train(
         model_options=sections["model"],
         view_options=sections["view"],
         train=train,
+        data=sections["data"],
     )
     with _progress(plan.train.epochs) as progress:
         return run(plan, out, resume=resume, reported=chosen.reported if chosen else None, progress=progress)

@@ -48,9 +48,9 @@ Where the paper is silent, our choices
   ConvMixer-256/8.
 * Normalisation of the positional channels: the grid coordinates ``i / (n - 1)``,
   ``j / (n - 1)`` and frame index ``k / (t - 1)`` lie in [0, 1].
-* LIM is initialised to the identity (so the attention starts as scaled dot-product attention);
-  Q, K and V share one width ``attention_dim`` = 256 (LIM is square; ``att + Q`` needs the
-  value width to equal the query width).
+* LIM is initialised at random, as the paper says, with Xavier-uniform values (the paper does
+  not say which distribution); Q, K and V share one width ``attention_dim`` = 256 (LIM is
+  square; ``att + Q`` needs the value width to equal the query width).
 * Batch norm acts on the feature axis; over (batch, frames, positions) in the encoder and over
   (batch, time) in CMTAM.
 * Dropout 0.2 before the classifier.
@@ -253,7 +253,7 @@ class Cmtam(nn.Module):
     """Cross-modal temporal attention: the query modality's sequence attends to the other's.
 
     ``Q = BN(Linear(x_q))``, ``K = BN(Linear(x_kv))``, ``V = BN(Linear(x_kv))``,
-    ``out = Linear(softmax(Q LIM K^T / sqrt(d)) V + Q)``, LIM initialised to the identity.
+    ``out = Linear(softmax(Q LIM K^T / sqrt(d)) V + Q)``, LIM initialised at random (Xavier).
     """
 
     def __init__(self, query_dim: int, key_dim: int, dim: int):
@@ -264,7 +264,7 @@ class Cmtam(nn.Module):
         self.norm_q = nn.BatchNorm1d(dim)
         self.norm_k = nn.BatchNorm1d(dim)
         self.norm_v = nn.BatchNorm1d(dim)
-        self.lim = nn.Parameter(torch.eye(dim))
+        self.lim = nn.Parameter(nn.init.xavier_uniform_(torch.empty(dim, dim)))
         self.out = nn.Linear(dim, dim)
         self.scale = 1 / math.sqrt(dim)
 

@@ -23,7 +23,7 @@ import torch
 
 from emofeat.corpora.base import get_adapter
 from emofeat.corpora.vocabulary import UNIFIED
-from emofeat.data import FeatureDataset, open_dataset
+from emofeat.data import Augment, FaceAugment, FeatureDataset, SpecAugment, open_dataset
 from emofeat.data.dataset import native_labels
 from emofeat.errors import ConfigError
 from emofeat.store import open_store
@@ -55,6 +55,7 @@ class RunPlan:
     view_options: Mapping[str, Any]
     train: TrainConfig
     protocol: str | None = None
+    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # normalize, augment
 
 
 def plan_run(
@@ -68,6 +69,7 @@ def plan_run(
     model_options: Mapping[str, Any] | None = None,
     view_options: Mapping[str, Any] | None = None,
     train: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> RunPlan:
     """Resolve a run: the snapshot (``None`` or ``"latest"``: the tip now, recorded), the
     label scheme, the held-out fold or split, and the configs.
@@ -101,9 +103,41 @@ def plan_run(
         eval_split=(protocol.eval_split if protocol else "validation") if scheme == "split" else None,
         model_options={**dict(protocol.model_options if protocol else {}), **dict(model_options or {})},
         view_options={**dict(spec.view_options), **dict(view_options or {})},
+        data=_data_options({**dict(spec.data), **dict(data or {})}),
         train=config,
         protocol=protocol.name if protocol else None,
     )
+
+
+def _data_options(data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - {"normalize", "augment"}
+    if unknown:
+        raise ConfigError(f"unknown [data] option(s) {sorted(unknown)}; known: augment, normalize")
+    make_augment(data.get("augment"))  # fail early on a bad option
+    return dict(data)
+
+
+def make_augment(options: Mapping[str, Any] | None) -> Augment | None:
+    """The training augmentations of ``[data] augment``: ``face = {crop, flip, rotate}`` and
+    ``spectrogram = {time_masks, time_width, freq_masks, freq_width}`` (an empty table: the
+    defaults; ``augment = {}``: none).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown part or option.
+    """
+    if not options:
+        return None
+    unknown = set(options) - {"face", "spectrogram"}
+    if unknown:
+        raise ConfigError(f"unknown augmentation(s) {sorted(unknown)}; known: face, spectrogram")
+    try:
+        face = FaceAugment(**options["face"]) if "face" in options else None
+        spectrogram = SpecAugment(**options["spectrogram"]) if "spectrogram" in options else None
+    except TypeError as exc:
+        raise ConfigError(f"bad augmentation option: {exc}") from exc
+    return Augment(face=face, spectrogram=spectrogram)
 
 
 def labels_of(plan: RunPlan, spec: ModelSpec) -> LabelInfo:
@@ -124,7 +158,10 @@ def datasets(
     plan: RunPlan, spec: ModelSpec, *, feature_versions: Mapping[str, str] | None = None
 ) -> tuple[FeatureDataset, FeatureDataset]:
     """The training and held-out datasets of a run."""
+    augment = make_augment(plan.data.get("augment"))
     common: dict[str, Any] = {
+        "normalize": plan.data.get("normalize"),
+        "seed": plan.train.seed,
         "snapshot": plan.snapshot,
         "corpus": list(plan.corpora),
         "label": plan.label,
@@ -141,11 +178,11 @@ def datasets(
         if not rest:
             raise ConfigError("k-fold training needs at least two folds")
         return (
-            open_dataset(plan.store, spec.view, folds=rest, **common),
+            open_dataset(plan.store, spec.view, folds=rest, augment=augment, **common),
             open_dataset(plan.store, spec.view, folds=[plan.fold], **common),
         )
     return (
-        open_dataset(plan.store, spec.view, split=plan.train_split, **common),
+        open_dataset(plan.store, spec.view, split=plan.train_split, augment=augment, **common),
         open_dataset(plan.store, spec.view, split=plan.eval_split, **common),
     )
 
@@ -264,6 +301,7 @@ def run(
         "fold": plan.fold,
         "split": {"train": plan.train_split, "eval": plan.eval_split},
         "split_protocol": "subject_independent" if plan.fold is not None else "official",
+        "data_options": _plain(plan.data),
         "corpora": list(plan.corpora),
         "label": plan.label,
         "classes": list(labels.names),
@@ -452,6 +490,7 @@ def evaluate(run_dir: str | Path) -> dict[str, Any]:
         model_options={},
         view_options=record["view"]["options"],
         train=TrainConfig(**record["train"]),
+        data={"normalize": record.get("data_options", {}).get("normalize")},  # judged without augmentation
     )
     labels = labels_of(plan, spec)
     _, eval_ds = datasets(plan, spec, feature_versions=record["feature_versions"])

@@ -71,6 +71,7 @@ class ModelSpec:
     loss_options: Mapping[str, Any] = field(default_factory=dict)  # the loss's own switches
     target: Callable[[Mapping[str, Any]], torch.Tensor] = lambda batch: batch["label"]
     frame_labels: str | None = None  # a per-frame label track judged frame by frame (ABAW)
+    data: Mapping[str, Any] = field(default_factory=dict)  # the paper's augmentations (see run.py)
     from_item: Callable[[Mapping[str, Any]], dict[str, Any]] = lambda item: {}  # sizes read off the data
 
     def build(
@@ -231,6 +232,7 @@ SPECS: dict[str, ModelSpec] = {
             TrainConfig(epochs=120, batch_size=8, lr=1e-4, optimizer="adam", lr_step_epochs=30, lr_gamma=0.1),
             {"frames": 16, "mfcc_frames": 300},
             loss_options={"loss": "fldw"},
+            data={"augment": {"face": {"crop": 0.9, "flip": 0.0, "rotate": 10.0}}},  # crop, rotation
             from_item=lambda item: {"frames": item["face"].shape[0], "size": item["face"].shape[-1]},
         ),
         ModelSpec(
@@ -266,6 +268,7 @@ SPECS: dict[str, ModelSpec] = {
             TrainConfig(epochs=300, batch_size=16, lr=1e-4, optimizer="sgd", momentum=0.9),
             {"seconds": 2.0, "frames": 8},
             loss_options={"quadrant_penalty": (0.5,) * 6},
+            data={"augment": {"spectrogram": {}}},  # time and frequency masking
             target=_gcsa_target,
             frame_labels="label.expression",
         ),

@@ -74,7 +74,12 @@ def test_initialisation_of_sam_tam_and_lim() -> None:
         assert layer.tam.shape == (SMALL.frames, SMALL.frames)
         assert torch.equal(layer.tam.detach(), torch.ones(SMALL.frames, SMALL.frames))
     assert net.cmtam_video is not None
-    assert torch.equal(net.cmtam_video.lim.detach(), torch.eye(SMALL.attention_dim))
+    lim = net.cmtam_video.lim.detach()  # random, as the paper says (Xavier-uniform bound)
+    bound = (6 / (2 * SMALL.attention_dim)) ** 0.5
+    assert lim.shape == (SMALL.attention_dim, SMALL.attention_dim)
+    assert lim.abs().max() <= bound
+    assert not torch.equal(lim, torch.eye(SMALL.attention_dim))
+    assert lim.std() > bound / 4
 
 
 def test_amcm_layer_mixes_all_positions_and_frames_convmixer_only_neighbours() -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from emofeat.cli.app import app
 from emofeat.config import AudioConfig, FeatureConfig
+from emofeat.data import open_dataset
 from emofeat.errors import ConfigError
 from emofeat.pipeline import RunOptions, ingest
 from emofeat.store import open_store
@@ -214,3 +215,38 @@ def test_a_protocol_runs_end_to_end_on_a_store_of_its_layout(
     record = json.loads((out / "metrics.json").read_text())
     assert record["protocol"] == protocol
     assert record["reported"] == PROTOCOLS[protocol].reported
+
+
+def test_the_papers_augmentations_apply_to_training_items_only(
+    two_corpora: TwoCorpora, cache_env: Path
+) -> None:
+    from emofeat.data import FaceAugment
+    from emofeat.train.run import datasets, make_augment
+    from emofeat.train.specs import get_spec
+
+    plan = plan_run("amcm", two_corpora.store, corpora=["ravdess"], view_options=TINY["amcm"]["view"])
+    assert plan.data["augment"] == {"face": {"crop": 0.9, "flip": 0.0, "rotate": 10.0}}  # crop, rotation
+    train, held_out = datasets(plan, get_spec("amcm"))
+    assert train.augment is not None
+    assert train.augment.face == FaceAugment(crop=0.9, flip=0.0, rotate=10.0)
+    assert held_out.augment is None
+    flipped = plan_run(
+        "amcm",
+        two_corpora.store,
+        corpora=["ravdess"],
+        view_options=TINY["amcm"]["view"],
+        data={"augment": {"face": {"crop": 1.0, "flip": 1.0, "rotate": 0.0}}},
+    )
+    train, _ = datasets(flipped, get_spec("amcm"))
+    plain = open_dataset(
+        two_corpora.store, "clip", snapshot=plan.snapshot, corpus="ravdess", **TINY["amcm"]["view"]
+    )
+    by_id = {plain[i]["clip_id"]: plain[i]["face"] for i in range(len(plain))}
+    for i in range(len(train)):
+        item = train[i]
+        assert torch.equal(item["face"], by_id[item["clip_id"]].flip(-1))
+    assert make_augment({}) is None
+    with pytest.raises(ConfigError, match="augmentation"):
+        make_augment({"faces": {}})
+    with pytest.raises(ConfigError, match=r"\[data\]"):
+        plan_run("amcm", two_corpora.store, corpora=["ravdess"], data={"normalise": "train"})
