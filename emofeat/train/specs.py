@@ -164,15 +164,18 @@ def _rald_loss(options: Mapping[str, Any], labels: LabelInfo) -> LossFn:
     from emofeat.train.losses import kl_label_distribution, neighbour_distribution
 
     k = int(options["neighbours"])
+    if not isinstance(options["nnldl"], bool):
+        raise ConfigError(f"rald's nnldl must be true or false, not {options['nnldl']!r}")
 
     def loss(outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any], ctx: Context) -> torch.Tensor:
         logits, target = _logits(outputs).float(), batch["label"]
         ce = nn.functional.cross_entropy(logits, target, ignore_index=-1)
-        if len(target) < 2 or "relation" not in outputs:
+        if not options["nnldl"] or len(target) < 2 or "relation" not in outputs:
             return ce
         probs = torch.softmax(logits, dim=-1).detach()
         neighbours = neighbour_distribution(probs, outputs["relation"].float().detach(), k=k)
-        return ce + kl_label_distribution(logits, neighbours)
+        # The paper's term is averaged over the N images and the C_f fine classes.
+        return ce + kl_label_distribution(logits, neighbours) / logits.shape[1]
 
     return loss
 
@@ -255,7 +258,7 @@ SPECS: dict[str, ModelSpec] = {
             lambda config, labels: Rald(config, labels.n_classes),
             _rald_loss,
             TrainConfig(epochs=300, batch_size=128, lr=0.01, optimizer="sgd", momentum=0.9),
-            loss_options={"neighbours": 5},
+            loss_options={"neighbours": 5, "nnldl": True},
         ),
         ModelSpec(
             "gcsa",
