@@ -104,6 +104,11 @@ def _faces(clip: Clip, picks: np.ndarray, size: int) -> tuple[np.ndarray, np.nda
     return _chw(faces), present, times
 
 
+def _hop_s(clip: Clip) -> float:
+    """The audio frames' hop in seconds, from the feature version's config."""
+    return float(clip.audio.get("hop_ms", 10.0)) / 1000
+
+
 def _pad(x: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
     """``x`` cut or padded (with ``fill``) to ``n`` rows."""
     if len(x) >= n:
@@ -195,7 +200,7 @@ class SegmentView(View):
         times = clip.slice("logmel_times", lo, lo + self.frames)
         mask = _pad(np.ones(len(seg), bool), self.frames, False)
         logmel = np.ascontiguousarray(np.moveaxis(_pad(seg, self.frames), -1, 0).swapaxes(1, 2))
-        hop_s = period(times, float(self.audio_hop(clip)))
+        hop_s = period(times, _hop_s(clip))
         centre = (times[0] + times[-1]) / 2 if len(times) else lo * hop_s
         pick = nearest(clip.all("face_times"), np.array([centre]), self.frames * hop_s / 2)
         face, face_mask, face_times = _faces(clip, pick, self.face_size)
@@ -207,10 +212,6 @@ class SegmentView(View):
             "face_mask": face_mask[0],
             "face_times": face_times,
         }
-
-    @staticmethod
-    def audio_hop(clip: Clip) -> float:
-        return float(clip.audio.get("hop_ms", 10.0)) / 1000
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ class WindowView(View):
         at = start + (np.arange(self.frames) + 0.5) * cell
         picks = nearest(clip.all("face_times"), at, cell / 2)
         face, mask, times = _faces(clip, picks, self.size)
-        hop_s = float(clip.audio.get("hop_ms", 10.0)) / 1000
+        hop_s = _hop_s(clip)
         n_audio = round(self.seconds / hop_s)
         audio_times = clip.all(self.audio + "_times")
         lo, hi = within(audio_times, start, start + self.seconds)

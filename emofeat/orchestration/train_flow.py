@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from emofeat.store import open_store
 from emofeat.train.protocols import get_protocol
-from emofeat.train.run import plan_run, run
+from emofeat.train.run import corpus_folds, plan_run, run
 
 
 @task(name="train-fold", cache_policy=NO_CACHE, retries=0)
@@ -65,10 +65,7 @@ def train_flow(
     pinned = open_store(store, None if snapshot in (None, "latest") else snapshot).snapshot
     folds: Sequence[int | None] = [None]
     if chosen.scheme == "folds":
-        catalog = open_store(store, pinned).catalog()
-        folds = sorted(
-            int(f) for f in catalog[catalog["corpus"].isin(chosen.corpora)]["fold"].dropna().unique()
-        )
+        folds = corpus_folds(open_store(store, pinned), chosen.corpora)
     results = []
     for fold in folds:
         where = str(Path(out) / (f"fold-{fold}" if fold is not None else "split"))

@@ -26,7 +26,7 @@ from emofeat.corpora.vocabulary import UNIFIED
 from emofeat.data import Augment, FaceAugment, FeatureDataset, SpecAugment, open_dataset
 from emofeat.data.dataset import native_labels
 from emofeat.errors import ConfigError
-from emofeat.store import open_store
+from emofeat.store import FeatureStore, open_store
 from emofeat.train import metrics as m
 from emofeat.train.jdcdtl import Jdcdtl
 from emofeat.train.loop import TrainConfig, Trainer, pick_device, predict
@@ -87,7 +87,7 @@ def plan_run(
         raise ConfigError("name the corpus (or corpora) to train on")
     pinned = open_store(store, None if snapshot in (None, "latest") else snapshot)
     catalog = pinned.catalog(corpora[0])
-    folds = sorted(int(f) for f in catalog["fold"].dropna().unique())
+    folds = corpus_folds(pinned, corpora)
     has_splits = bool(catalog["split"].dropna().astype(str).str.len().gt(0).any())
     scheme = protocol.scheme if protocol else ("folds" if fold is not None or not has_splits else "split")
     label = protocol.label if protocol else ("native" if len(corpora) == 1 else "unified")
@@ -140,6 +140,12 @@ def make_augment(options: Mapping[str, Any] | None) -> Augment | None:
     return Augment(face=face, spectrogram=spectrogram)
 
 
+def corpus_folds(store: FeatureStore, corpora: Sequence[str]) -> list[int]:
+    """The subject-independent folds the corpora's catalogs assign, sorted."""
+    catalog = store.catalog()
+    return sorted(int(f) for f in catalog[catalog["corpus"].isin(list(corpora))]["fold"].dropna().unique())
+
+
 def labels_of(plan: RunPlan, spec: ModelSpec) -> LabelInfo:
     """The classes of a run: the unified vocabulary, or the first corpus's own classes (with
     its fine/coarse hierarchy where it has one)."""
@@ -169,9 +175,7 @@ def datasets(
         **dict(plan.view_options),
     }
     if plan.fold is not None:
-        catalog = open_store(plan.store, plan.snapshot).catalog()
-        catalog = catalog[catalog["corpus"].isin(plan.corpora)]
-        folds = sorted(int(f) for f in catalog["fold"].dropna().unique())
+        folds = corpus_folds(open_store(plan.store, plan.snapshot), plan.corpora)
         if plan.fold not in folds:
             raise ConfigError(f"fold {plan.fold} is not among the corpora's folds {folds}")
         rest = [f for f in folds if f != plan.fold]
