@@ -31,13 +31,19 @@ attention weighed are interleaved, then spatial attention (a 7 x 7 convolution C
 norm, ReLU, a 7 x 7 convolution back to C, batch norm, a sigmoid, multiplied into the map).
 
 Proportional decision fusion: ``P = (m P_a + n P_v) / (m + n)`` over the two branches' softmax
-probabilities, with integer weights 0 < m, n < 6. The model returns ``logits = log P``: they
+probabilities, with integer weights 0 < m, n < 6. The paper trains "the weight parameters of
+speech and facial images" with their own learning rate (1e-3, against 1e-4 for the rest), so by
+default (``learn_weights``) the two weights are learnable, positive (kept as their logarithms)
+and start at m and n; :meth:`Gcsa.parameter_groups` names them ``modality_weights`` for the
+optimiser. With ``learn_weights=False`` they stay the integers m and n. The model returns
+``logits = log P``: they
 are log-probabilities (``exp(logits)`` sums to 1), so a negative log-likelihood, or a
 cross-entropy (whose log-softmax leaves log-probabilities unchanged), trains the fused decision.
 
 Where the paper is silent, our choices
 --------------------------------------
-* m = n = 1 by default (equal weight); the paper tunes them, so they are config fields.
+* m = n = 1 by default (equal weight); the paper tunes them, so they are config fields. The
+  learned weights are not held to the integers below 6: only their ratio matters.
 * Widths: ``audio_channels`` 32 per branch (96 after concatenation), ``video_channels`` 64,
   expansion 2 in the residual block; ``audio_kernel`` 7, ``video_kernel`` 3.
 * 2 x 2 max pooling after each convolution block (the 112 px face becomes a 28 x 28 map; a
@@ -157,7 +163,11 @@ class GcsaConfig:
     Attributes
     ----------
     m, n
-        Integer weights of the audio and video decisions in the fusion, 0 < m, n < 6.
+        Integer weights of the audio and video decisions in the fusion, 0 < m, n < 6 (the
+        starting values of the learned weights with ``learn_weights``).
+    learn_weights
+        Whether the two fusion weights are learnable parameters (the paper's "weight
+        parameters of speech and facial images", trained at their own learning rate).
     modality
         ``"av"`` (both branches, fused), ``"audio"`` or ``"video"`` (one branch).
     audio_key
@@ -183,6 +193,7 @@ class GcsaConfig:
 
     m: int = 1
     n: int = 1
+    learn_weights: bool = True
     modality: str = "av"
     audio_key: str = "spectrogram"
     audio_channels: int = 32
@@ -199,6 +210,8 @@ class GcsaConfig:
     def __post_init__(self) -> None:
         _check_int("m", self.m, 1, 5)
         _check_int("n", self.n, 1, 5)
+        if not isinstance(self.learn_weights, bool):
+            raise ConfigError(f"GcsaConfig.learn_weights must be true or false, not {self.learn_weights!r}")
         if self.modality not in MODALITIES:
             raise ConfigError(f"GcsaConfig.modality must be one of {MODALITIES}, not {self.modality!r}")
         if self.audio_key not in AUDIO_KEYS:
@@ -337,8 +350,8 @@ class Gcsa(nn.Module):
     (a single-branch model reads only its own keys) and returns
 
     * ``logits`` (B, n_classes): **log-probabilities** of the fused decision,
-      ``log((m softmax(P_a) + n softmax(P_v)) / (m + n))``, or the log-softmax of the single
-      branch;
+      ``log((m softmax(P_a) + n softmax(P_v)) / (m + n))`` (m and n: the learned weights
+      with ``learn_weights``), or the log-softmax of the single branch;
     * ``logits_audio`` and ``logits_video`` (B, n_classes): each branch's unnormalised scores
       (only the built branch's key with a single modality).
     """
@@ -352,6 +365,25 @@ class Gcsa(nn.Module):
         in_channels = 1 if config.audio_key == "spectrogram" else 3
         self.audio = AudioMcnn(config, in_channels, n_classes) if config.modality != "video" else None
         self.video = VideoRhcnn(config, n_classes) if config.modality != "audio" else None
+        # The fusion weights (audio, video) as logarithms, started at (m, n).
+        self.fusion_log_weights: nn.Parameter | None = (
+            nn.Parameter(torch.tensor([config.m, config.n], dtype=torch.float32).log())
+            if config.modality == "av" and config.learn_weights
+            else None
+        )
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Named parameter groups for the optimiser (``[train] lr_groups``):
+        ``modality_weights``, the learned fusion weights (empty when they are fixed)."""
+        return {"modality_weights": [] if self.fusion_log_weights is None else [self.fusion_log_weights]}
+
+    def fusion_weights(self) -> tuple[float, float]:
+        """The fusion's weights of the audio and video decisions, normalised to sum to 1."""
+        if self.fusion_log_weights is None:
+            total = self.config.m + self.config.n
+            return self.config.m / total, self.config.n / total
+        a, v = self.fusion_log_weights.detach().softmax(0).tolist()
+        return float(a), float(v)
 
     def _audio_logits(self, batch: Mapping[str, torch.Tensor], audio: AudioMcnn) -> torch.Tensor:
         key = self.config.audio_key
@@ -374,12 +406,18 @@ class Gcsa(nn.Module):
         logs: list[torch.Tensor] = []
         if self.audio is not None:
             out["logits_audio"] = self._audio_logits(batch, self.audio)
-            logs.append(math.log(self.config.m) + torch.log_softmax(out["logits_audio"], 1))
+            logs.append(torch.log_softmax(out["logits_audio"], 1))
         if self.video is not None:
             out["logits_video"] = self._video_logits(batch, self.video)
-            logs.append(math.log(self.config.n) + torch.log_softmax(out["logits_video"], 1))
+            logs.append(torch.log_softmax(out["logits_video"], 1))
         if len(logs) == 2:
-            out["logits"] = torch.logsumexp(torch.stack(logs), 0) - math.log(self.config.m + self.config.n)
+            if self.fusion_log_weights is not None:  # log(w / sum w), learned
+                weights = torch.log_softmax(self.fusion_log_weights.float(), 0)
+                fused = [weights[0] + logs[0], weights[1] + logs[1]]
+            else:
+                total = math.log(self.config.m + self.config.n)
+                fused = [math.log(self.config.m) - total + logs[0], math.log(self.config.n) - total + logs[1]]
+            out["logits"] = torch.logsumexp(torch.stack(fused), 0)
         else:
             out["logits"] = torch.log_softmax(next(iter(out.values())), 1)
         return out

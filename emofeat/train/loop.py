@@ -41,8 +41,10 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | sgd
     momentum: float = 0.9
     weight_decay: float = 0.0
-    lr_step_epochs: int | None = None  # multiply the lr by lr_gamma every this many epochs
+    lr_step_epochs: int | None = None  # multiply the lr by lr_gamma every this many epochs (0: never)
     lr_gamma: float = 0.1
+    # Named parameter groups of the model (its ``parameter_groups()``) with their own lr.
+    lr_groups: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
     workers: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -57,6 +59,16 @@ class TrainConfig:
             raise ConfigError(f"optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.lr_step_epochs is not None and self.lr_step_epochs < 0:
+            raise ConfigError(f"lr_step_epochs must be at least 0 (0: no decay), not {self.lr_step_epochs}")
+        if not self.lr_gamma > 0:
+            raise ConfigError(f"lr_gamma must be positive, not {self.lr_gamma}")
+        if not isinstance(self.lr_groups, Mapping):
+            raise ConfigError(f"lr_groups must be a table of group name = lr, not {self.lr_groups!r}")
+        for name, lr in self.lr_groups.items():
+            if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+                raise ConfigError(f"lr_groups.{name} must be a positive learning rate, not {lr!r}")
+        object.__setattr__(self, "lr_groups", {str(k): float(v) for k, v in self.lr_groups.items()})
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -112,12 +124,8 @@ class Trainer:
         self.device = pick_device(config.device)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.model.to(self.device)
-        self.optimizer = _optimizer(model, config)
-        self.scheduler = (
-            torch.optim.lr_scheduler.StepLR(self.optimizer, config.lr_step_epochs, config.lr_gamma)
-            if config.lr_step_epochs
-            else None
-        )
+        self.optimizer = make_optimizer(model, config)
+        self.scheduler = make_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.device.type == "cuda")
         self.sampler = EpochSampler(dataset, seed=config.seed)
         self.context = Context()
@@ -274,13 +282,66 @@ class Trainer:
         return self.history
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """The optimiser's parameter groups: first every trainable parameter at ``config.lr``,
+    then each group that ``config.lr_groups`` names, at its own lr.
+
+    A model declares its named groups with a ``parameter_groups()`` method returning
+    ``{name: [parameters]}``; a declared group may be empty (a model built without them),
+    and then it adds nothing. A parameter of a named group is not in the first group.
+
+    Raises
+    ------
+    ConfigError
+        When ``lr_groups`` names a group the model does not declare, or two groups share a
+        parameter.
+    """
+    declare = getattr(model, "parameter_groups", None)
+    declared: Mapping[str, list[nn.Parameter]] = declare() if callable(declare) else {}
+    unknown = sorted(set(config.lr_groups) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise ConfigError(
+            f"[train] lr_groups names {unknown}, which {type(model).__name__} does not declare "
+            f"(its parameter groups: {known})"
+        )
+    taken: set[int] = set()
+    named: list[dict[str, Any]] = []
+    for name, lr in config.lr_groups.items():
+        params = [p for p in declared[name] if p.requires_grad]
+        if any(id(p) in taken for p in params):
+            raise ConfigError(f"[train] lr_groups: group {name!r} shares parameters with another group")
+        taken.update(id(p) for p in params)
+        if params:
+            named.append({"params": params, "lr": lr, "name": name})
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in taken]
+    return [{"params": rest, "lr": config.lr, "name": "default"}, *named]
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> torch.optim.lr_scheduler.StepLR | None:
+    """The step decay of ``config``: every ``lr_step_epochs`` epochs each group's lr is
+    multiplied by ``lr_gamma`` (the loop steps it once an epoch); None without a decay."""
+    if not config.lr_step_epochs:
+        return None
+    return torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step_epochs, config.lr_gamma)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (with ``momentum``) or Adam over :func:`parameter_groups`.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`parameter_groups`.
+    """
+    groups = parameter_groups(model, config)
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
-    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
 @torch.no_grad()

@@ -10,13 +10,15 @@ The architecture, as this module builds it:
 * **Label semantic encoder.** One vector per label node: the fine labels first, then the coarse
   ones. By default the fine vectors are learned (an embedding table) and a coarse label's
   vector is the mean of its fine labels' vectors, recomputed at every step so it follows
-  them. Alternatively fixed vectors (for example word vectors shipped with an installed
-  package; nothing is downloaded) are passed to the constructor as ``label_vectors``,
-  ``(n_fine, E)`` or ``(n_fine + n_coarse, E)``, and a learned linear layer projects them to
-  ``dim``.
+  them. Alternatively fixed vectors (the paper's frozen word2vec) are passed to the
+  constructor as ``label_vectors``, ``(n_fine, E)`` or ``(n_fine + n_coarse, E)``, and a
+  learned linear layer projects them to ``dim``. :func:`read_label_vectors` reads them from a
+  local file (a ``.npy`` array or a GloVe / word2vec text file; nothing is downloaded), which
+  the config names as ``label_vectors`` with its SHA-256.
 * **ITRR, image-to-image relation reasoning.** Multi-head self-attention across the images of
   the batch: ``R_v = lambda * Q K^T`` (``lambda`` = 0.125 by default, not ``1 / sqrt(d)``),
-  a softmax over the batch, and relation-refined features ``LayerNorm(F + W_o R_v V)``. The
+  a softmax over the batch, relation-refined features ``X = LayerNorm(F + W_o R_v V)``, then
+  the feed-forward sublayer ``LayerNorm(X + FFN(X))`` (the paper's eq. 7). The
   heads' mean softmax is returned as ``relation`` (B, B): each row sums to 1, and it is what
   the NNLDL loss searches for each image's k = 5 nearest neighbours in the batch.
 * **HLRR, hierarchical label relation reasoning.** Self-attention over the label nodes with
@@ -25,17 +27,23 @@ The architecture, as this module builds it:
   parent 1, two coarse labels or two sibling fine labels 2, fine to another coarse label 3,
   fine to another coarse's fine label 4, 0 on the diagonal; see
   :func:`shortest_path_distances`) and ``b`` holds one learnable scalar per distinct ``xi``
-  value, shared by the heads and started at 0. Refined labels: ``LayerNorm(L + W_o A V)``.
+  value, shared by the heads and started at 0. Refined labels: ``X = LayerNorm(L + W_o A V)``,
+  then ``LayerNorm(X + FFN(X))`` (eq. 12).
 * **LGIFO, label-guided image feature optimisation.** Cross-attention with queries from the
   (refined) image features and keys and values from the (refined) label features, fused
-  back into the image features as ``LayerNorm(F + W_o A L)``; a linear classifier over the
-  fine labels gives ``logits``.
+  back into the image features as ``X = LayerNorm(F + W_o A L)``, then
+  ``LayerNorm(X + FFN(X))`` (eq. 17); a linear classifier over the fine labels gives
+  ``logits``.
 
 Where the paper is silent, or we chose:
 
-* one layer each for ITRR, HLRR and LGIFO, residual connections with layer norm, no
-  feed-forward sublayers; the LGIFO values are the label features themselves (split across
-  heads, no value projection), as the paper describes them.
+* one layer each for ITRR, HLRR and LGIFO, as post-norm Transformer layers: the attention
+  output is added to the block's input and normalised (``X``), then the feed-forward
+  sublayer. The paper writes ``norm(X_MSA + FFN(X_MSA))`` with ``X_MSA`` the attention output
+  and no skip from the block's input; we keep that skip. The FFN is
+  ``W_2 ReLU(W_1 x)``, ``dim -> ffn * dim -> dim`` with ``ffn = 4`` (the Transformer's
+  width; the paper gives none). The LGIFO values are the label features themselves (split
+  across heads, no value projection), as the paper describes them.
 * ``relation`` keeps the diagonal (an image attends to itself, as in any self-attention);
   the NNLDL loss leaves an image out of its own neighbours. Images whose ``face_mask`` is
   False (no face: an all-zero picture) are never attended to (their columns are 0), unless
@@ -61,12 +69,17 @@ and with a hierarchy ``logits_coarse`` (B, n_coarse).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import re
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -93,6 +106,17 @@ class RaldConfig:
         The distance of labels that the tree does not connect (only with ``root=False``).
     label_encoder
         ``"learned"`` label embeddings or ``"fixed"`` vectors given to the model.
+    label_vectors
+        A local file of fixed label vectors (with ``label_encoder="fixed"``): a ``.npy``
+        array, one row per fine label in the label order (optionally followed by one per
+        coarse label), or a word-vector text file (GloVe or word2vec text format); see
+        :func:`read_label_vectors`. Nothing is downloaded.
+    label_vectors_sha256
+        The SHA-256 of that file; filled in when the run is planned, and then checked
+        whenever the file is read again.
+    ffn
+        The width of the feed-forward sublayer after each attention block, as a multiple of
+        ``dim`` (0: no feed-forward sublayer).
     root
         Whether the coarse labels hang from a common root (the paper's tree).
     itrr, hlrr, structural_bias, lgifo
@@ -111,6 +135,9 @@ class RaldConfig:
     lam: float = 0.125
     sigma: float = 500.0
     label_encoder: Literal["learned", "fixed"] = "learned"
+    label_vectors: str | None = None
+    label_vectors_sha256: str | None = None
+    ffn: int = 4
     root: bool = True
     itrr: bool = True
     hlrr: bool = True
@@ -131,6 +158,12 @@ class RaldConfig:
             raise ConfigError(f"RALD's label_encoder must be learned or fixed, not {self.label_encoder!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"RALD's dropout must be in [0, 1), not {self.dropout}")
+        if isinstance(self.ffn, bool) or not isinstance(self.ffn, int) or self.ffn < 0:
+            raise ConfigError(f"RALD's ffn must be a whole multiple of dim >= 0, not {self.ffn!r}")
+        if self.label_vectors is not None and self.label_encoder != "fixed":
+            raise ConfigError(
+                'RALD: label_vectors names a file but label_encoder is "learned"; set label_encoder = "fixed"'
+            )
         if self.hierarchy is None:
             if self.n_coarse is not None:
                 raise ConfigError("RALD: n_coarse is given without a hierarchy")
@@ -211,6 +244,142 @@ def shortest_path_distances(
     return out
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, as hex.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise ConfigError(f"cannot read label vector file {path}: {exc}") from exc
+    return digest.hexdigest()
+
+
+#: What separates the words of a label name ("happily_surprised", "very happy").
+_WORD_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def label_words(name: str) -> list[str]:
+    """The words of a label name, split at spaces, underscores and hyphens."""
+    return [w for w in _WORD_SEPARATORS.split(name.strip()) if w]
+
+
+def read_label_vectors(path: str | Path, names: Sequence[str], *, sha256: str | None = None) -> np.ndarray:
+    """Fixed label vectors for the labels ``names`` (in their order) from a local file.
+
+    Parameters
+    ----------
+    path
+        A ``.npy`` array ``(len(names), E)`` (one row per fine label in the label order;
+        ``(len(names) + n_coarse, E)`` also gives the coarse labels their own rows), or a
+        word-vector text file in GloVe or word2vec text format: one word then its floats per
+        line, separated by whitespace, word2vec's first line ``<count> <dim>`` skipped. A label
+        of several words (split at spaces, ``_`` and ``-``) gets the mean of its words'
+        vectors; a word is looked up as written, then in lower case.
+    names
+        The fine labels of the run.
+    sha256
+        When given, the file must have this SHA-256.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, one row per label (or per label node for a ``.npy`` of fine and coarse rows).
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read or parsed, its digest differs from ``sha256``, a word of
+        a label is missing (the error names it), or the vectors are not finite.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.suffix == ".npy":
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read label vector file {path}: {exc}") from exc
+        digest.update(raw)
+        try:
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ConfigError(f"label vector file {path} is not a readable .npy array: {exc}") from exc
+        if array.ndim != 2 or array.dtype.kind not in "fiu":
+            raise ConfigError(
+                f"label vector file {path} must hold a 2-D array of numbers (one row per label), "
+                f"not {array.dtype} of shape {array.shape}"
+            )
+        vectors = array.astype(np.float32)
+    else:
+        vectors = _word_vectors(path, names, digest.update)
+    if sha256 is not None and digest.hexdigest() != sha256:
+        raise ConfigError(
+            f"label vector file {path} has SHA-256 {digest.hexdigest()}, not the recorded {sha256}: "
+            "the file changed since the run was made"
+        )
+    if not np.isfinite(vectors).all():
+        raise ConfigError(f"label vector file {path} holds NaN or infinite values")
+    return vectors
+
+
+def _word_vectors(path: Path, names: Sequence[str], digest: Callable[[bytes], None]) -> np.ndarray:
+    """The mean word vector of each label from a GloVe / word2vec text file (read once,
+    each line passed to ``digest`` as it goes)."""
+    words = {name: label_words(name) for name in names}
+    empty = [name for name, w in words.items() if not w]
+    if empty:
+        raise ConfigError(f"labels {empty} have no word to look up in {path}")
+    wanted = {v for w in words.values() for word in w for v in (word, word.lower())}
+    found: dict[str, np.ndarray] = {}
+    dim: int | None = None
+    try:
+        with open(path, "rb") as f:
+            for number, line in enumerate(f, 1):
+                digest(line)
+                text = line.decode("utf-8", errors="replace")
+                cells = text.split()
+                if number == 1 and len(cells) == 2 and all(c.isdigit() for c in cells):
+                    continue  # word2vec's header: <count> <dim>
+                if not cells or cells[0] not in wanted or cells[0] in found:
+                    continue
+                try:
+                    vector = np.asarray([float(c) for c in cells[1:]], dtype=np.float32)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"{path}, line {number}: {cells[0]!r} is not followed by numbers"
+                    ) from exc
+                if dim is None:
+                    dim = len(vector)
+                if len(vector) != dim or not dim:
+                    raise ConfigError(
+                        f"{path}, line {number}: {cells[0]!r} has {len(vector)} values, not {dim}"
+                    )
+                found[cells[0]] = vector
+    except OSError as exc:
+        raise ConfigError(f"cannot read label vector file {path}: {exc}") from exc
+
+    def lookup(word: str) -> np.ndarray | None:
+        return found.get(word, found.get(word.lower()))
+
+    missing = sorted(
+        {f"{word!r} (label {name!r})" for name, w in words.items() for word in w if lookup(word) is None}
+    )
+    if missing:
+        raise ConfigError(f"word vector file {path} has no vector for {', '.join(missing)}")
+    rows = []
+    for name in names:
+        vectors = [lookup(word) for word in words[name]]
+        rows.append(np.mean(np.stack([v for v in vectors if v is not None]), axis=0))
+    return np.stack(rows).astype(np.float32)
+
+
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     """``(N, dim) -> (heads, N, dim / heads)``."""
     return x.view(x.shape[0], heads, -1).transpose(0, 1)
@@ -221,15 +390,35 @@ def _merge(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(0, 1).reshape(x.shape[1], -1)
 
 
-class ImageRelation(nn.Module):
-    """ITRR: multi-head self-attention across the batch with logits ``lam * Q K^T``."""
+class FeedForward(nn.Module):
+    """The sublayer after an attention block: ``LayerNorm(x + W_2 ReLU(W_1 x))``, with
+    ``W_1`` of ``dim -> ratio * dim`` and ``W_2`` back to ``dim``; the identity for
+    ``ratio = 0``."""
 
-    def __init__(self, dim: int, heads: int, lam: float, refine: bool = True):
+    def __init__(self, dim: int, ratio: int):
+        super().__init__()
+        self.net: nn.Sequential | None = (
+            nn.Sequential(nn.Linear(dim, ratio * dim), nn.ReLU(), nn.Linear(ratio * dim, dim))
+            if ratio
+            else None
+        )
+        self.norm: nn.Module = nn.LayerNorm(dim) if ratio else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.net is None else self.norm(x + self.net(x))
+
+
+class ImageRelation(nn.Module):
+    """ITRR: multi-head self-attention across the batch with logits ``lam * Q K^T``, then the
+    feed-forward sublayer."""
+
+    def __init__(self, dim: int, heads: int, lam: float, refine: bool = True, ffn: int = 4):
         super().__init__()
         self.heads, self.lam, self.refine = heads, lam, refine
         self.q, self.k = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.v, self.out = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.norm = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn if refine else 0)
 
     def forward(self, f: torch.Tensor, valid: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Refined features ``(B, dim)`` and the relation ``(B, B)`` (rows sum to 1)."""
@@ -241,23 +430,24 @@ class ImageRelation(nn.Module):
         if not self.refine:
             return f, relation
         context = _merge(attention @ _heads(self.v(f), self.heads))
-        return self.norm(f + self.out(context)), relation
+        return self.ffn(self.norm(f + self.out(context))), relation
 
 
 class LabelRelation(nn.Module):
     """HLRR: multi-head self-attention over label nodes, plus one learnable bias per distinct
-    structural distance (none when ``distances`` is None)."""
+    structural distance (none when ``distances`` is None), then the feed-forward sublayer."""
 
     xi_index: torch.Tensor
     xi_values: torch.Tensor
 
-    def __init__(self, dim: int, heads: int, distances: torch.Tensor | None):
+    def __init__(self, dim: int, heads: int, distances: torch.Tensor | None, ffn: int = 4):
         super().__init__()
         self.heads = heads
         self.scale = 1 / math.sqrt(dim // heads)
         self.q, self.k = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.v, self.out = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.norm = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn)
         self.xi_bias: nn.Parameter | None = None
         if distances is not None:
             values, index = torch.unique(distances, return_inverse=True)
@@ -275,25 +465,27 @@ class LabelRelation(nn.Module):
         if bias is not None:
             logits = logits + bias
         context = _merge(logits.softmax(-1) @ _heads(self.v(labels), self.heads))
-        return self.norm(labels + self.out(context))
+        return self.ffn(self.norm(labels + self.out(context)))
 
 
 class LabelGuidedFusion(nn.Module):
-    """LGIFO: image queries attend to label keys; the values are the label features."""
+    """LGIFO: image queries attend to label keys; the values are the label features. Then
+    the feed-forward sublayer."""
 
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, ffn: int = 4):
         super().__init__()
         self.heads = heads
         self.scale = 1 / math.sqrt(dim // heads)
         self.q, self.k, self.out = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.norm = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Fused features ``(B, dim)`` and the heads' mean attention over labels ``(B, N)``."""
         logits = self.scale * _heads(self.q(images), self.heads) @ _heads(self.k(labels), self.heads).mT
         attention = logits.softmax(-1)
         context = _merge(attention @ _heads(labels, self.heads))
-        return self.norm(images + self.out(context)), attention.mean(0)
+        return self.ffn(self.norm(images + self.out(context))), attention.mean(0)
 
 
 class Rald(nn.Module):
@@ -337,7 +529,7 @@ class Rald(nn.Module):
             if config.dim == self.encoder.features
             else nn.Linear(self.encoder.features, config.dim)
         )
-        self.itrr = ImageRelation(config.dim, config.heads, config.lam, refine=config.itrr)
+        self.itrr = ImageRelation(config.dim, config.heads, config.lam, refine=config.itrr, ffn=config.ffn)
 
         # Label nodes: fine then coarse. coarse_mean (n_coarse, n_fine) averages fine vectors.
         if config.hierarchy is not None:
@@ -353,7 +545,9 @@ class Rald(nn.Module):
             self.embedding = nn.Embedding(n_classes, config.dim)
         else:
             if label_vectors is None:
-                raise ConfigError('RALD: label_encoder "fixed" needs label_vectors')
+                raise ConfigError(
+                    'RALD: label_encoder "fixed" needs label_vectors ([model] label_vectors = "PATH")'
+                )
             if label_vectors.ndim != 2 or len(label_vectors) not in (n_classes, n_classes + n_coarse):
                 raise ConfigError(
                     f"RALD: label_vectors must be ({n_classes}, E) or ({n_classes + n_coarse}, E), "
@@ -368,10 +562,12 @@ class Rald(nn.Module):
                 config.hierarchy, n_coarse, root=config.root, sigma=config.sigma
             )
         self.hlrr: LabelRelation | None = (
-            LabelRelation(config.dim, config.heads, distances) if config.hlrr and config.lgifo else None
+            LabelRelation(config.dim, config.heads, distances, config.ffn)
+            if config.hlrr and config.lgifo
+            else None
         )
         self.lgifo: LabelGuidedFusion | None = (
-            LabelGuidedFusion(config.dim, config.heads) if config.lgifo else None
+            LabelGuidedFusion(config.dim, config.heads, config.ffn) if config.lgifo else None
         )
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.dim, n_classes)

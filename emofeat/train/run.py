@@ -5,6 +5,12 @@ A run directory holds ``last.pt`` (the checkpoint), ``metrics.json`` (the snapsh
 feature versions, the model and view configs, the seed, the fold, the package versions, the
 final held-out figures and the history per epoch), ``learning_curve.png`` and
 ``confusion.png`` (classification) or ``traces.png`` (regression).
+
+Regression runs compensate the annotation delay (``[model] max_delay_s``, 0 turns it off):
+each dimension's delay is chosen on the validation partition (:func:`delay_partition`) and
+applied to the held-out predictions before they are scored; ``metrics.json`` records the
+delays (``delay_arousal``, ``delay_valence`` in steps, ``*_s`` in seconds), where they were
+chosen and the undelayed CCCs.
 """
 
 from __future__ import annotations
@@ -160,12 +166,9 @@ def labels_of(plan: RunPlan, spec: ModelSpec) -> LabelInfo:
     return label_info(names, hierarchy if isinstance(hierarchy, Mapping) else None)
 
 
-def datasets(
-    plan: RunPlan, spec: ModelSpec, *, feature_versions: Mapping[str, str] | None = None
-) -> tuple[FeatureDataset, FeatureDataset]:
-    """The training and held-out datasets of a run."""
-    augment = make_augment(plan.data.get("augment"))
-    common: dict[str, Any] = {
+def _common(plan: RunPlan, feature_versions: Mapping[str, str] | None) -> dict[str, Any]:
+    """The dataset options every partition of a run shares."""
+    return {
         "normalize": plan.data.get("normalize"),
         "seed": plan.train.seed,
         "snapshot": plan.snapshot,
@@ -174,6 +177,14 @@ def datasets(
         "feature_version": dict(feature_versions) if feature_versions else None,
         **dict(plan.view_options),
     }
+
+
+def datasets(
+    plan: RunPlan, spec: ModelSpec, *, feature_versions: Mapping[str, str] | None = None
+) -> tuple[FeatureDataset, FeatureDataset]:
+    """The training and held-out datasets of a run."""
+    augment = make_augment(plan.data.get("augment"))
+    common = _common(plan, feature_versions)
     if plan.fold is not None:
         folds = corpus_folds(open_store(plan.store, plan.snapshot), plan.corpora)
         if plan.fold not in folds:
@@ -191,13 +202,76 @@ def datasets(
     )
 
 
+def delay_partition(
+    plan: RunPlan,
+    spec: ModelSpec,
+    held_out: FeatureDataset,
+    *,
+    feature_versions: Mapping[str, str] | None = None,
+) -> tuple[FeatureDataset, str]:
+    """Where a regression run chooses its annotation delay, and that partition's name: the
+    ``validation`` split (``held_out`` itself when it is that split), or in a k-fold run the
+    held-out fold (there is no other partition the model has not trained on).
+
+    Raises
+    ------
+    ConfigError
+        When the corpora have no clip in a ``validation`` split (turn the compensation off
+        with ``[model] max_delay_s = 0``).
+    """
+    if plan.fold is not None:
+        return held_out, f"fold {plan.fold} (held out)"
+    if plan.eval_split == "validation":
+        return held_out, "validation"
+    try:
+        dataset = open_dataset(plan.store, spec.view, split="validation", **_common(plan, feature_versions))
+    except ConfigError as exc:
+        raise ConfigError(
+            f"the annotation delay is chosen on the validation split, which these corpora lack ({exc}); "
+            "set [model] max_delay_s = 0 to score without delay compensation"
+        ) from exc
+    return dataset, "validation"
+
+
+def scoring_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The scoring options of a run (the spec's defaults, then ``[model]``), checked.
+
+    Raises
+    ------
+    ConfigError
+        When ``max_delay_s`` is not a number >= 0.
+    """
+    scoring = spec.scoring_options(options)
+    delay = scoring.get("max_delay_s", 0.0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
+        raise ConfigError(f"max_delay_s must be a number of seconds >= 0, not {delay!r}")
+    return {**scoring, "max_delay_s": float(delay)} if "max_delay_s" in scoring else scoring
+
+
 def evaluate_model(
-    spec: ModelSpec, model: torch.nn.Module, dataset: FeatureDataset, labels: LabelInfo, batch_size: int
+    spec: ModelSpec,
+    model: torch.nn.Module,
+    dataset: FeatureDataset,
+    labels: LabelInfo,
+    batch_size: int,
+    *,
+    scoring: Mapping[str, Any] | None = None,
+    delay_on: tuple[FeatureDataset, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Held-out figures of ``model`` on ``dataset`` (plain data) and what the report draws."""
+    """Held-out figures of ``model`` on ``dataset`` (plain data) and what the report draws.
+
+    For regression, ``scoring["max_delay_s"]`` (the spec's default when ``scoring`` is None)
+    turns on annotation-delay compensation: the delay of each dimension is the one, between 0
+    and that many seconds, whose delayed predictions score the best CCC on ``delay_on`` (a
+    dataset and its name; default ``dataset``), and every figure is computed on the held-out
+    predictions delayed by it (:func:`emofeat.train.metrics.shift`).
+    """
     device = next(model.parameters()).device
     if spec.task == "regression":
-        return _evaluate_regression(model, dataset, batch_size, device)
+        options = spec.scoring_options({}) if scoring is None else dict(scoring)
+        return _evaluate_regression(
+            model, dataset, batch_size, device, float(options.get("max_delay_s", 0.0)), delay_on
+        )
     preds, targets, frame_preds, frame_targets = [], [], [], []
     for outputs, batch in predict(model, dataset, batch_size, device):
         pred = outputs["logits"].argmax(dim=-1)
@@ -220,9 +294,11 @@ def evaluate_model(
     return figures, {"confusion": np.asarray(figures["confusion"])}
 
 
-def _evaluate_regression(
+def _regression_series(
     model: torch.nn.Module, dataset: FeatureDataset, batch_size: int, device: torch.device
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """Per dimension, the predicted and gold series of each clip (its items' real steps in
+    order), clips in the order they first appear."""
     series: dict[str, dict[str, list[np.ndarray]]] = {}
     order: list[str] = []
     for outputs, batch in predict(model, dataset, batch_size, device):
@@ -235,13 +311,41 @@ def _evaluate_regression(
                 if name in batch:
                     series[clip][name].append(outputs[name][i].numpy()[mask[i]])
                     series[clip]["gold_" + name].append(batch[name][i].numpy()[mask[i]])
-    figures: dict[str, Any] = {}
-    traces: dict[str, Any] = {}
+    out = {}
     for name in ("arousal", "valence"):
         preds = [np.concatenate(series[c][name]) for c in order if series[c][name]]
         golds = [np.concatenate(series[c]["gold_" + name]) for c in order if series[c][name]]
-        if not preds:
-            continue
+        if preds:
+            out[name] = (preds, golds)
+    return out
+
+
+def _evaluate_regression(
+    model: torch.nn.Module,
+    dataset: FeatureDataset,
+    batch_size: int,
+    device: torch.device,
+    max_delay_s: float,
+    delay_on: tuple[FeatureDataset, str] | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if max_delay_s < 0:
+        raise ConfigError(f"max_delay_s must be at least 0, not {max_delay_s}")
+    held_out = _regression_series(model, dataset, batch_size, device)
+    step_s = float(dataset.view.options().get("step_s", 0.0))
+    max_steps = round(max_delay_s / step_s) if max_delay_s and step_s > 0 else 0
+    chosen_on = held_out
+    if max_steps and delay_on is not None and delay_on[0] is not dataset:
+        chosen_on = _regression_series(model, delay_on[0], batch_size, device)
+    figures: dict[str, Any] = {}
+    traces: dict[str, Any] = {}
+    for name, (preds, golds) in held_out.items():
+        if max_steps and name in chosen_on:
+            delay, _ = m.best_delay(*chosen_on[name], delays=range(max_steps + 1))
+            figures[f"ccc_{name}_undelayed"] = m.ccc_sequences(preds, golds, pooling="concat")
+            preds = [m.shift(p, delay) for p in preds]
+            figures[f"delay_{name}"] = delay
+            figures[f"delay_{name}_s"] = round(delay * step_s, 6)
+            figures["delay_chosen_on"] = delay_on[1] if delay_on is not None else "held-out"
         figures[f"ccc_{name}"] = m.ccc_sequences(preds, golds, pooling="concat")
         figures[f"ccc_{name}_per_sequence"] = m.ccc_sequences(preds, golds, pooling="per_sequence")
         figures[f"r2_{name}"] = m.r2(np.concatenate(preds), np.concatenate(golds))
@@ -291,6 +395,12 @@ def run(
     if staged:  # the paper's schedule: one head per domain, four stages
         options.setdefault("corpora", tuple(plan.corpora))
     train_ds, eval_ds = datasets(plan, spec)
+    scoring = scoring_options(spec, plan.model_options)
+    delay_on = (
+        delay_partition(plan, spec, eval_ds)
+        if spec.task == "regression" and scoring.get("max_delay_s")
+        else None
+    )
     torch.manual_seed(plan.train.seed)
     model, model_config, loss_options = spec.build(options, labels, train_ds[0])
     record = {
@@ -299,6 +409,7 @@ def run(
         "model": plan.model,
         "config": _plain(dataclasses.asdict(model_config)),
         "loss": _plain(loss_options),
+        "scoring": _plain(scoring),
         "train": _plain(dataclasses.asdict(plan.train)),
         "view": {"name": spec.view, "options": _plain(train_ds.view.options())},
         "seed": plan.train.seed,
@@ -334,15 +445,20 @@ def run(
         trainer.load(checkpoint)
     drawn: dict[str, Any] = {}
 
+    def judge(model: torch.nn.Module) -> tuple[dict[str, Any], dict[str, Any]]:
+        return evaluate_model(
+            spec, model, eval_ds, labels, plan.train.batch_size, scoring=scoring, delay_on=delay_on
+        )
+
     def on_epoch(epoch: int, t: Trainer) -> dict[str, Any]:
-        figures, pictures = evaluate_model(spec, t.model, eval_ds, labels, plan.train.batch_size)
+        figures, pictures = judge(t.model)
         drawn.update(pictures)
         return {k: v for k, v in figures.items() if k != "confusion"} | {"eval": figures}
 
     history = trainer.fit(on_epoch)
     final = dict(history[-1]["eval"]) if history else {}
     if not drawn and history:  # resumed after the last epoch: judge again for the pictures
-        final, drawn = evaluate_model(spec, trainer.model, eval_ds, labels, plan.train.batch_size)
+        final, drawn = judge(trainer.model)
     result = {
         **record,
         "metrics": _plain(final),
@@ -498,13 +614,21 @@ def evaluate(run_dir: str | Path) -> dict[str, Any]:
     )
     labels = labels_of(plan, spec)
     _, eval_ds = datasets(plan, spec, feature_versions=record["feature_versions"])
+    scoring = dict(record.get("scoring") or {})  # a run recorded without it scored without a delay
+    delay_on = (
+        delay_partition(plan, spec, eval_ds, feature_versions=record["feature_versions"])
+        if spec.task == "regression" and scoring.get("max_delay_s")
+        else None
+    )
     model, _, _ = spec.build(_config_options(record["config"]), labels)
     state = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     if record.get("stages") and isinstance(model, Jdcdtl):
         model = StageModel(model, model.plan[-1])  # judged as the joint stage routes items
     model.to(pick_device(plan.train.device))
-    figures, _ = evaluate_model(spec, model, eval_ds, labels, plan.train.batch_size)
+    figures, _ = evaluate_model(
+        spec, model, eval_ds, labels, plan.train.batch_size, scoring=scoring, delay_on=delay_on
+    )
     if record.get("stages"):
         figures.update(_per_corpus(spec, model, plan, labels))
     return _plain(figures)

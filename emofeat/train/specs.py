@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -22,7 +23,7 @@ from emofeat.train.amcm import Amcm, AmcmConfig
 from emofeat.train.gcsa import Gcsa, GcsaConfig
 from emofeat.train.jdcdtl import Jdcdtl, JdcdtlConfig
 from emofeat.train.loop import Context, LossFn, TrainConfig
-from emofeat.train.rald import Rald, RaldConfig
+from emofeat.train.rald import Rald, RaldConfig, file_sha256, read_label_vectors
 
 Task = Literal["classification", "regression"]
 
@@ -73,6 +74,13 @@ class ModelSpec:
     frame_labels: str | None = None  # a per-frame label track judged frame by frame (ABAW)
     data: Mapping[str, Any] = field(default_factory=dict)  # the paper's augmentations (see run.py)
     from_item: Callable[[Mapping[str, Any]], dict[str, Any]] = lambda item: {}  # sizes read off the data
+    # Config values fixed from the chosen ones before the config is built (files' digests).
+    resolve: Callable[[Mapping[str, Any]], dict[str, Any]] = lambda chosen: dict(chosen)
+    scoring: Mapping[str, Any] = field(default_factory=dict)  # how held-out figures are computed
+
+    def scoring_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The scoring options of ``[model]`` (``options``) over the spec's defaults."""
+        return {**self.scoring, **{k: v for k, v in options.items() if k in self.scoring}}
 
     def build(
         self, options: Mapping[str, Any], labels: LabelInfo, item: Mapping[str, Any] | None = None
@@ -83,15 +91,16 @@ class ModelSpec:
         Raises
         ------
         ConfigError
-            On an unknown option or a bad value.
+            On an unknown option or a bad value (or a file named by an option that cannot be
+            read or no longer has its recorded digest).
         """
         known = {f.name for f in dataclasses.fields(self.config)}
-        unknown = set(options) - known - set(self.loss_options)
+        unknown = set(options) - known - set(self.loss_options) - set(self.scoring)
         if unknown:
-            allowed = sorted(known | set(self.loss_options))
+            allowed = sorted(known | set(self.loss_options) | set(self.scoring))
             raise ConfigError(f"unknown {self.name} option(s) {sorted(unknown)}; known: {allowed}")
         sized = self.from_item(item) if item is not None else {}
-        chosen = {**sized, **{k: v for k, v in options.items() if k in known}}
+        chosen = self.resolve({**sized, **{k: v for k, v in options.items() if k in known}})
         try:
             config = self.config(**chosen)
         except TypeError as exc:
@@ -158,6 +167,42 @@ def _gcsa_loss(options: Mapping[str, Any], labels: LabelInfo) -> LossFn:
 
 
 # --------------------------------------------------------------------------- RALD
+
+
+def _rald_resolve(chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """``label_vectors`` as an absolute path, with the file's SHA-256 (checked against
+    ``label_vectors_sha256`` when that is given: a run judged again reads the same file)."""
+    out = dict(chosen)
+    path = out.get("label_vectors")
+    if path is None:
+        if out.get("label_vectors_sha256") is not None:
+            raise ConfigError("rald: label_vectors_sha256 is given without label_vectors")
+        return out
+    if not isinstance(path, str | Path) or not str(path):
+        raise ConfigError(f'rald: label_vectors must be a path ("PATH" in [model]), not {path!r}')
+    resolved = Path(path).expanduser().resolve()
+    digest = file_sha256(resolved)
+    expected = out.get("label_vectors_sha256")
+    if expected is not None and expected != digest:
+        raise ConfigError(
+            f"rald: label vector file {resolved} has SHA-256 {digest}, not the recorded {expected}: "
+            "the file changed since the run was made"
+        )
+    out.update(label_vectors=str(resolved), label_vectors_sha256=digest)
+    return out
+
+
+def _rald_network(config: RaldConfig, labels: LabelInfo) -> Rald:
+    """RALD, with the fixed label vectors of ``config.label_vectors`` read for the run's
+    classes (in their order)."""
+    if config.label_vectors is None:
+        if config.label_encoder == "fixed":
+            raise ConfigError(
+                'rald: label_encoder = "fixed" needs [model] label_vectors = "PATH" (a local file)'
+            )
+        return Rald(config, labels.n_classes)
+    vectors = read_label_vectors(config.label_vectors, labels.names, sha256=config.label_vectors_sha256)
+    return Rald(config, labels.n_classes, label_vectors=torch.from_numpy(vectors))
 
 
 def _rald_loss(options: Mapping[str, Any], labels: LabelInfo) -> LossFn:
@@ -255,10 +300,20 @@ SPECS: dict[str, ModelSpec] = {
             "image",
             "classification",
             RaldConfig,
-            lambda config, labels: Rald(config, labels.n_classes),
+            _rald_network,
             _rald_loss,
-            TrainConfig(epochs=300, batch_size=128, lr=0.01, optimizer="sgd", momentum=0.9),
+            # The paper: lr 0.01, decayed every 100 epochs with a coefficient of 5e-3.
+            TrainConfig(
+                epochs=300,
+                batch_size=128,
+                lr=0.01,
+                optimizer="sgd",
+                momentum=0.9,
+                lr_step_epochs=100,
+                lr_gamma=0.005,
+            ),
             loss_options={"neighbours": 5, "nnldl": True},
+            resolve=_rald_resolve,
         ),
         ModelSpec(
             "gcsa",
@@ -268,7 +323,15 @@ SPECS: dict[str, ModelSpec] = {
             GcsaConfig,
             lambda config, labels: Gcsa(config, labels.n_classes),
             _gcsa_loss,
-            TrainConfig(epochs=300, batch_size=16, lr=1e-4, optimizer="sgd", momentum=0.9),
+            # The paper: lr 1e-4, and 1e-3 for the weights of the speech and face decisions.
+            TrainConfig(
+                epochs=300,
+                batch_size=16,
+                lr=1e-4,
+                optimizer="sgd",
+                momentum=0.9,
+                lr_groups={"modality_weights": 1e-3},
+            ),
             {"seconds": 2.0, "frames": 8},
             loss_options={"quadrant_penalty": (0.5,) * 6},
             data={"augment": {"spectrogram": {}}},  # time and frequency masking
@@ -283,8 +346,10 @@ SPECS: dict[str, ModelSpec] = {
             AlexAttConfig,
             lambda config, labels: AlexAtt(config),
             _alexatt_loss,
-            TrainConfig(epochs=50, batch_size=8, lr=1e-4, optimizer="adam"),
+            # The paper: 1000 epochs, SGD or Adam, initial lr 5e-4 (its batch of 150 counts faces).
+            TrainConfig(epochs=1000, batch_size=8, lr=5e-4, optimizer="adam"),
             {"steps": 100},
+            scoring={"max_delay_s": 8.0},
             from_item=lambda item: {"lld_dim": item["lld"].shape[-1], "face_size": item["face"].shape[-1]},
         ),
     )

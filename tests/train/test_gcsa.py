@@ -212,3 +212,34 @@ def test_paper_size() -> None:
         out = net(window_batch(batch=1, frames=8, size=112, audio=200))
     assert out["logits"].shape == (1, 8)
     assert torch.allclose(out["logits"].exp().sum(), torch.tensor(1.0), atol=1e-5)
+
+
+def test_learned_modality_weights_start_at_m_n_get_gradients_and_move_the_fusion() -> None:
+    net = model(GcsaConfig(audio_channels=8, video_channels=16, m=3, n=1, dropout=0))
+    assert net.fusion_log_weights is not None
+    assert net.fusion_weights() == pytest.approx((0.75, 0.25))
+    b = window_batch()
+    out = net(b)
+    out["logits"].sum().backward()
+    assert net.fusion_log_weights.grad is not None
+    assert net.fusion_log_weights.grad.abs().sum() > 0
+    net.eval()
+    with torch.no_grad():
+        net.fusion_log_weights.copy_(torch.tensor([1.0, 4.0]).log())
+        out = net(b)
+    expected = (out["logits_audio"].softmax(1) + 4 * out["logits_video"].softmax(1)) / 5
+    torch.testing.assert_close(out["logits"].exp(), expected)
+    assert net.parameter_groups() == {"modality_weights": [net.fusion_log_weights]}
+
+
+def test_fixed_weights_and_single_branches_have_no_modality_weights() -> None:
+    for config in (
+        GcsaConfig(audio_channels=8, video_channels=16, learn_weights=False),
+        GcsaConfig(audio_channels=8, video_channels=16, modality="video"),
+    ):
+        net = model(config)
+        assert net.fusion_log_weights is None
+        assert net.parameter_groups() == {"modality_weights": []}
+        assert not any("fusion" in name for name, _ in net.named_parameters())
+    with pytest.raises(ConfigError):
+        GcsaConfig(learn_weights="yes")  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ CLI, a two-class corpus learnt well above chance, resume, evaluate, protocols.""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,50 @@ def test_each_model_trains_one_epoch_from_the_cli(
     for key, value in record["metrics"].items():
         if isinstance(value, float) and not np.isnan(value):
             assert again[key] == pytest.approx(value, abs=1e-6), key
+    if model == "alexatt":  # annotation delay: chosen on validation, recorded, found again
+        assert record["scoring"] == {"max_delay_s": 8.0}
+        assert record["metrics"]["delay_chosen_on"] == "validation"
+        for name in ("arousal", "valence"):
+            delay = record["metrics"][f"delay_{name}"]
+            assert isinstance(delay, int)
+            assert 0 <= delay <= 200
+            assert again[f"delay_{name}"] == delay
+
+
+def test_rald_reads_fixed_label_vectors_named_in_the_config(
+    two_corpora: TwoCorpora, cache_env: Path, tmp_path: Path
+) -> None:
+    from emofeat.data.dataset import native_labels
+
+    names = native_labels(open_store(two_corpora.store), "ravdess")
+    rng = np.random.default_rng(0)
+    rows = {name: rng.standard_normal(6).round(4) for name in names}
+    vectors = tmp_path / "words.txt"  # GloVe text format, the labels' words in another order
+    lines = [f"{w} " + " ".join(str(v) for v in rows[w]) for w in reversed(names)] + ["other 1 2 3 4 5 6"]
+    vectors.write_text("\n".join(lines) + "\n")
+    digest = hashlib.sha256(vectors.read_bytes()).hexdigest()
+    model = {**TINY["rald"]["model"], "label_encoder": "fixed", "label_vectors": str(vectors)}
+    config = _toml(tmp_path / "train.toml", {"model": model, "view": TINY["rald"]["view"]})
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["train", "rald", "--store", str(two_corpora.store), "--corpus", "ravdess", "--epochs", "1",
+         "--batch-size", "4", "--config", str(config), "--out", str(out), "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["config"]["label_vectors"] == str(vectors.resolve())
+    assert record["config"]["label_vectors_sha256"] == digest
+    assert record["train"]["lr_step_epochs"] == 100  # the paper's decay is in the defaults
+    assert record["train"]["lr_gamma"] == 0.005
+    state = torch.load(out / "last.pt", weights_only=True)["model"]
+    expected = np.stack([rows[name] for name in record["classes"]]).astype(np.float32)
+    np.testing.assert_array_equal(state["label_vectors"].numpy(), expected)  # rows in label order
+    again = evaluate(out)
+    assert again["accuracy"] == pytest.approx(record["metrics"]["accuracy"])
+    vectors.write_text(vectors.read_text() + "more 0 0 0 0 0 0\n")
+    with pytest.raises(ConfigError, match="changed"):
+        evaluate(out)
 
 
 def _two_classes(root: Path) -> None:
