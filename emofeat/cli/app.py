@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
-import pandas as pd
 import typer
 
+from emofeat.cli.common import (
+    CorpusOpt,
+    JsonOpt,
+    SnapshotOpt,
+    StoreOpt,
+    TagOpt,
+    VerboseOpt,
+    emit_json,
+    errors_exit,
+    plain,
+    reference,
+)
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError
 from emofeat.options import RunOptions
@@ -28,20 +36,6 @@ app = typer.Typer(
 )
 
 RUN = RunOptions()  # the defaults of every run option, in one place
-StoreOpt = Annotated[Path, typer.Option("--store", help="Path of the feature store.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-SnapshotOpt = Annotated[
-    str | None, typer.Option("--snapshot", help="Snapshot id, tag or branch to read (default: main).")
-]
-VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Log progress (before or after the command).")
-]
-
-
-def fail(exc: EmofeatError, code: int = 1) -> NoReturn:
-    """The one way a command exits on error: a readable line on stderr and a non-zero code."""
-    typer.echo(f"emofeat: error ({exc.kind}): {exc.message}", err=True)
-    raise typer.Exit(code)
 
 
 def stopped(exc: EmofeatError) -> NoReturn:
@@ -52,18 +46,6 @@ def stopped(exc: EmofeatError) -> NoReturn:
         err=True,
     )
     raise typer.Exit(stopping.exit_code())
-
-
-@contextmanager
-def errors_exit() -> Iterator[None]:
-    try:
-        yield
-    except EmofeatError as exc:
-        fail(exc)
-
-
-def emit_json(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
 
 
 class _Stderr:
@@ -183,51 +165,31 @@ def ingest(
 @app.command()
 def catalog(
     store: StoreOpt,
-    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    corpus: CorpusOpt = None,
     feature_version: Annotated[str | None, typer.Option("--feature-version", help="Ledger to join.")] = None,
     snapshot: SnapshotOpt = None,
+    tag: TagOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the clips of the store, one per line, with their status."""
     from emofeat.store import open_store
 
     with errors_exit():
-        frame = open_store(store, snapshot).catalog(corpus, feature_version)
+        frame = open_store(store, *reference(snapshot, tag)).catalog(corpus, feature_version)
     if as_json:
         for row in frame.to_dict(orient="records"):
-            emit_json({k: _plain(v) for k, v in row.items()})
+            emit_json({k: plain(v) for k, v in row.items()})
     else:
         columns = ["clip_id", "subject", "sex", "label", "status", "error_kind"]
         typer.echo(frame[columns].to_string(index=False) if len(frame) else "(no clips)")
 
 
 @app.command()
-def versions(
-    store: StoreOpt,
-    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
-    snapshot: SnapshotOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """List the feature versions in the store, with their config and clip counts."""
-    from emofeat.store import open_store
-
-    with errors_exit():
-        found = open_store(store, snapshot).feature_versions(corpus)
-    if as_json:
-        for v in found:
-            emit_json(v)
-    else:
-        for v in found:
-            typer.echo(
-                f"{v['feature_version']}  {v['corpus']}  ok={v['clips']['ok']} failed={v['clips']['failed']}"
-            )
-
-
-@app.command()
 def stats(
     store: StoreOpt,
     snapshot: SnapshotOpt = None,
-    corpus: Annotated[str | None, typer.Option("--corpus", help="Only this corpus.")] = None,
+    tag: TagOpt = None,
+    corpus: CorpusOpt = None,
     feature_version: Annotated[
         str | None, typer.Option("--feature-version", help="Needed when a corpus has several.")
     ] = None,
@@ -241,6 +203,7 @@ def stats(
     from emofeat.data.stats import stats as compute
 
     with errors_exit():
+        snapshot = _snapshot_of(store, snapshot, tag)
         summary = compute(store, snapshot=snapshot, corpus=corpus, feature_version=feature_version, keys=keys)
     if as_json:
         emit_json(summary)
@@ -260,6 +223,7 @@ def train(
         Path, typer.Option("--out", help="The run directory (metrics, checkpoint, pictures).")
     ] = Path("runs/latest"),
     snapshot: SnapshotOpt = None,
+    tag: TagOpt = None,
     corpus: Annotated[
         list[str] | None, typer.Option("--corpus", help="Corpus to train on (repeat: sources first).")
     ] = None,
@@ -281,7 +245,7 @@ def train(
         result = run_train(
             model,
             store,
-            snapshot=snapshot,
+            snapshot=_snapshot_of(store, snapshot, tag),
             corpora=list(corpus or []),
             fold=fold,
             epochs=epochs,
@@ -322,12 +286,14 @@ def evaluate(
 
 
 @app.command()
-def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = False) -> None:
+def history(
+    store: StoreOpt, snapshot: SnapshotOpt = None, tag: TagOpt = None, as_json: JsonOpt = False
+) -> None:
     """The store's commits, newest first, with the run recorded in each."""
     from emofeat.store import open_store
 
     with errors_exit():
-        commits = open_store(store, snapshot).history()
+        commits = open_store(store, *reference(snapshot, tag)).history()
     for c in commits:
         if as_json:
             emit_json(
@@ -340,6 +306,15 @@ def history(store: StoreOpt, snapshot: SnapshotOpt = None, as_json: JsonOpt = Fa
             )
         else:
             typer.echo(f"{c.snapshot}  {c.written_at}  {c.message}")
+
+
+def _snapshot_of(store: Path, snapshot: str | None, tag: str | None) -> str | None:
+    """The snapshot a command that takes a reference reads: ``--tag`` resolved to its id."""
+    if reference(snapshot, tag)[1] is None:
+        return snapshot
+    from emofeat.store import open_store
+
+    return open_store(store, tag=tag).snapshot
 
 
 @app.command()
@@ -421,15 +396,16 @@ def demo(
     typer.echo(f"  python -c \"import emofeat; s = emofeat.open_store('{store}'); print(s.catalog())\"")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return value
-    if value is None or pd.isna(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def main() -> None:
     app()
+
+
+# The commands of the other modules (each registers its own on the one app).
+def _register() -> None:
+    from emofeat.cli import audit_cmds, lineage_cmds, report_cmd, store_cmds
+
+    for module in (store_cmds, lineage_cmds, audit_cmds, report_cmd):
+        module.register(app)
+
+
+_register()

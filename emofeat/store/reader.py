@@ -64,10 +64,10 @@ class FeatureStore:
     :attr:`snapshot` and the feature version can read exactly the same data again.
     """
 
-    def __init__(self, path: str | Path, snapshot: str | None = None):
+    def __init__(self, path: str | Path, snapshot: str | None = None, *, tag: str | None = None):
         self.path = str(path)
         self._repo = open_repo(path)
-        self.snapshot: str = resolve_snapshot(self._repo, snapshot)
+        self.snapshot: str = resolve_snapshot(self._repo, snapshot, tag=tag)
         session = self._repo.readonly_session(snapshot_id=self.snapshot)
         self._root = read_root(session.store) or zarr.open_group(zarr.storage.MemoryStore(), mode="a")
         self._ledgers: dict[tuple[str, str], pd.DataFrame] = {}
@@ -295,16 +295,18 @@ class FeatureStore:
         return {t: self._repo.lookup_tag(t) for t in sorted(self._repo.list_tags())}
 
 
-def open_store(path: str | Path, snapshot: str | None = None) -> FeatureStore:
+def open_store(path: str | Path, snapshot: str | None = None, tag: str | None = None) -> FeatureStore:
     """Open the store at ``path`` pinned to ``snapshot`` (an id, tag or branch; default: the
-    tip of ``main``).
+    tip of ``main``) or to the release ``tag``.
 
     Raises
     ------
     NotFoundError
-        When there is no store at ``path`` or the snapshot does not exist.
+        When there is no store at ``path``, or the snapshot or tag does not exist.
+    ValueError
+        When both ``snapshot`` and ``tag`` are given.
     """
-    return FeatureStore(path, snapshot)
+    return FeatureStore(path, snapshot, tag=tag)
 
 
 __all__ = ["CATALOG_COLUMNS", "Commit", "FeatureStore", "open_store"]

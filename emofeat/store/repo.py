@@ -170,14 +170,24 @@ def _initialise(repo: icechunk.Repository) -> None:
     )
 
 
-def resolve_snapshot(repo: icechunk.Repository, ref: str | None) -> str:
-    """The snapshot id named by ``ref``: a snapshot id, a tag or a branch (default ``main``).
+def resolve_snapshot(repo: icechunk.Repository, ref: str | None, *, tag: str | None = None) -> str:
+    """The snapshot id named by ``ref``: a snapshot id, a tag or a branch (default ``main``),
+    or by ``tag``, which must be a tag.
 
     Raises
     ------
     NotFoundError
-        When ``ref`` names nothing in the repository.
+        When ``ref`` names nothing in the repository, or ``tag`` is not a tag.
+    ValueError
+        When both are given.
     """
+    if tag is not None:
+        if ref is not None:
+            raise ValueError("give a snapshot or a tag, not both")
+        tags = sorted(repo.list_tags())
+        if tag not in tags:
+            raise NotFoundError(f"no tag named {tag!r} in this store (tags: {', '.join(tags) or 'none'})")
+        return repo.lookup_tag(tag)
     if ref is None:
         return repo.lookup_branch(BRANCH)
     if ref in repo.list_tags():

@@ -1,0 +1,9 @@
+"""(placeholder: filled in by this module's owner)"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
