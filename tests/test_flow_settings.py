@@ -93,6 +93,8 @@ def test_the_library_never_imports_flows() -> None:
         ("emofeat.orchestration", ("emofeat.cli",)),
         ("emofeat.data", ("emofeat.pipeline", "emofeat.orchestration", "emofeat.cli", "prefect")),
         ("emofeat.train", ("emofeat.pipeline", "emofeat.orchestration", "emofeat.cli", "prefect")),
+        ("emofeat.audit", ("emofeat.orchestration", "emofeat.cli", "emofeat.train", "prefect")),
+        ("emofeat.store", ("emofeat.pipeline", "emofeat.audit", "emofeat.data", "emofeat.cli", "prefect")),
     ],
 )
 def test_layers_import_downwards_only(package: str, forbidden: tuple[str, ...]) -> None:
