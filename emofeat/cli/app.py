@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import pandas as pd
 import typer
 
 from emofeat.cli.common import (
@@ -169,19 +170,51 @@ def catalog(
     feature_version: Annotated[str | None, typer.Option("--feature-version", help="Ledger to join.")] = None,
     snapshot: SnapshotOpt = None,
     tag: TagOpt = None,
+    parquet: Annotated[
+        Path | None, typer.Option("--parquet", help="Write every row to this Parquet file instead.")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Comma-separated columns to show or export.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --parquet file.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the clips of the store, one per line, with their status."""
+    """List the clips of the store, one per line, with their status (or export them to Parquet:
+    clip rows, labels, folds, failures, feature versions and run ids)."""
+    from emofeat.audit.export import rows, select, write_parquet
     from emofeat.store import open_store
 
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     with errors_exit():
-        frame = open_store(store, *reference(snapshot, tag)).catalog(corpus, feature_version)
+        opened = open_store(store, *reference(snapshot, tag))
+        if parquet is not None:
+            written = write_parquet(
+                opened,
+                parquet,
+                corpus=corpus,
+                feature_version=feature_version,
+                columns=chosen,
+                overwrite=overwrite,
+            )
+        else:
+            names = select(chosen or ["clip_id", "subject", "sex", "label", "status", "error_kind"])
+            wanted = [corpus] if corpus else opened.corpora()
+            frames = [rows(opened, name, feature_version) for name in wanted]
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=names)
+    if parquet is not None:
+        if as_json:
+            emit_json(written)
+        else:
+            total = sum(written["rows"].values())
+            typer.echo(f"{total} rows, {len(written['columns'])} columns written to {written['path']}")
+        return
     if as_json:
-        for row in frame.to_dict(orient="records"):
+        for row in frame[select(chosen)].to_dict(orient="records"):
             emit_json({k: plain(v) for k, v in row.items()})
     else:
-        columns = ["clip_id", "subject", "sex", "label", "status", "error_kind"]
-        typer.echo(frame[columns].to_string(index=False) if len(frame) else "(no clips)")
+        typer.echo(frame[names].to_string(index=False) if len(frame) else "(no clips)")
 
 
 @app.command()

@@ -233,21 +233,6 @@ def delay_partition(
     return dataset, "validation"
 
 
-def scoring_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The scoring options of a run (the spec's defaults, then ``[model]``), checked.
-
-    Raises
-    ------
-    ConfigError
-        When ``max_delay_s`` is not a number >= 0.
-    """
-    scoring = spec.scoring_options(options)
-    delay = scoring.get("max_delay_s", 0.0)
-    if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
-        raise ConfigError(f"max_delay_s must be a number of seconds >= 0, not {delay!r}")
-    return {**scoring, "max_delay_s": float(delay)} if "max_delay_s" in scoring else scoring
-
-
 def evaluate_model(
     spec: ModelSpec,
     model: torch.nn.Module,
@@ -395,7 +380,7 @@ def run(
     if staged:  # the paper's schedule: one head per domain, four stages
         options.setdefault("corpora", tuple(plan.corpora))
     train_ds, eval_ds = datasets(plan, spec)
-    scoring = scoring_options(spec, plan.model_options)
+    scoring = spec.scoring_options(plan.model_options)
     delay_on = (
         delay_partition(plan, spec, eval_ds)
         if spec.task == "regression" and scoring.get("max_delay_s")

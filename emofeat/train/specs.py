@@ -79,8 +79,20 @@ class ModelSpec:
     scoring: Mapping[str, Any] = field(default_factory=dict)  # how held-out figures are computed
 
     def scoring_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The scoring options of ``[model]`` (``options``) over the spec's defaults."""
-        return {**self.scoring, **{k: v for k, v in options.items() if k in self.scoring}}
+        """The scoring options of ``[model]`` (``options``) over the spec's defaults, checked.
+
+        Raises
+        ------
+        ConfigError
+            When ``max_delay_s`` is not a number >= 0.
+        """
+        scoring = {**self.scoring, **{k: v for k, v in options.items() if k in self.scoring}}
+        if "max_delay_s" not in scoring:
+            return scoring
+        delay = scoring["max_delay_s"]
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
+            raise ConfigError(f"max_delay_s must be a number of seconds >= 0, not {delay!r}")
+        return {**scoring, "max_delay_s": float(delay)}
 
     def build(
         self, options: Mapping[str, Any], labels: LabelInfo, item: Mapping[str, Any] | None = None
