@@ -1,4 +1,11 @@
-"""What produced a feature: package and library versions, and the digest of emofeat's code."""
+"""What produced a feature: package and library versions (FFmpeg's among them), and the
+digest of emofeat's code.
+
+:func:`environment` is recorded in every feature version's attributes (``provenance``) and in
+every ingest commit's metadata (``emofeat.environment``). It is never hashed into a feature
+version id: the same config, implementation versions and weights give the same id whatever
+the libraries (an audit, ``emofeat audit``, tells whether the outputs still agree).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import importlib.metadata
 import platform
 from pathlib import Path
 from typing import Any
+
+from emofeat.media.versions import ffmpeg_versions
 
 _LIBRARIES = (
     "emofeat",
@@ -48,9 +57,18 @@ def code_digest() -> str:
 
 
 def environment() -> dict[str, Any]:
-    """Provenance of the running code: versions, code digest, Python and platform."""
+    """Provenance of the running code: versions, code digest, Python and platform.
+
+    Returns
+    -------
+    dict
+        ``libraries`` (package -> version, :func:`library_versions`), ``ffmpeg`` (FFmpeg's
+        release and each of its libraries' versions, :func:`emofeat.media.ffmpeg_versions`),
+        ``code_sha256`` (:func:`code_digest`), ``python`` and ``platform``.
+    """
     return {
         "libraries": library_versions(),
+        "ffmpeg": ffmpeg_versions(),
         "code_sha256": code_digest(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),

@@ -123,6 +123,7 @@ def _table(frame: pd.DataFrame, arrow_schema: pa.Schema) -> pa.Table:
     arrays = []
     for field in arrow_schema:
         values = frame[field.name]
+        data: list[Any]
         if pa.types.is_int64(field.type):
             data = [None if pd.isna(v) else int(v) for v in values]
         elif pa.types.is_float64(field.type):

@@ -4,6 +4,7 @@ Probe containers, still images and folders of image frames; decode audio to mono
 a chosen rate; decode video frames at a sampling plan (uniform T frames, a fixed fps, or all)
 by presentation time, upright. Built on PyAV (its wheels bundle FFmpeg; no system ffmpeg).
 Every failure is an :class:`emofeat.errors.MediaError` subclass: no PyAV exception escapes.
+:func:`ffmpeg_versions` names the FFmpeg libraries that decode (recorded as provenance).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from emofeat.media.suffixes import (
     is_media_file,
 )
 from emofeat.media.timeline import frame_times
+from emofeat.media.versions import ffmpeg_versions
 from emofeat.media.video import DEFAULT_MAX_PIXELS, Frame, iter_frames, read_frames
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "FrameSelector",
     "Frames",
     "MediaInfo",
+    "ffmpeg_versions",
     "frame_times",
     "is_image_file",
     "is_media_file",
