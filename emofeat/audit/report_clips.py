@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from emofeat.errors import MediaError, NotFoundError
+from emofeat.errors import MediaError
 from emofeat.media import load_audio
-from emofeat.store import FeatureStore, corpus_identity, layout, open_repo, read_root
+from emofeat.store import FeatureStore, layout
+from emofeat.store.reader import read_series as stored_series
 from emofeat.store.writer import child_array, read_array
 
 #: The most samples one clip's waveform is decoded to (4 MB of float32 at most).
@@ -42,23 +43,6 @@ class Envelope:
     times: np.ndarray
     low: np.ndarray
     high: np.ndarray
-
-
-def _pieces(store: FeatureStore, clip_id: str, feature_version: str) -> list[tuple[zarr.Group, int]]:
-    """The parts holding a clip's arrays, in order, with the clip's row in each (see
-    ``storage/README.md``: a long clip continues at row 0 of the next part)."""
-    ledger = store.ledger(layout.corpus_of(clip_id), feature_version)
-    if clip_id not in ledger.index:
-        raise NotFoundError(f"clip {clip_id!r} is not in feature version {feature_version}")
-    row = ledger.loc[clip_id]
-    if row["status"] != "ok":
-        raise NotFoundError(f"clip {clip_id!r} failed in {feature_version}: it has no arrays")
-    names = str(row["part"]).split()
-    corpus = layout.corpus_of(clip_id)
-    return [
-        (store.part(corpus, feature_version, name), int(row["row"]) if k == 0 else 0)
-        for k, name in enumerate(names)
-    ]
 
 
 def _span(part: zarr.Group, key: str, row: int) -> tuple[int, int] | None:
@@ -98,13 +82,9 @@ def read_series(
     StoreError
         When a part or array the ledger names is missing.
     """
-    found: dict[str, list[np.ndarray]] = {key: [] for key in keys}
-    for part, row in _pieces(store, clip_id, feature_version):
-        for key in keys:
-            span = _span(part, key, row)
-            if span is not None:
-                found[key].append(read_array(part, key, slice(*span)))
-    return {k: np.concatenate(v, axis=0) if v else np.zeros(0) for k, v in found.items()}
+    pieces = store.clip_pieces(clip_id, feature_version)
+    found = {key: stored_series(pieces, key) for key in keys}
+    return {k: np.zeros(0) if v is None else v for k, v in found.items()}
 
 
 def face_crop(
@@ -133,7 +113,7 @@ def face_crop(
     if with_face.size == 0:
         return None
     index = int(with_face[with_face.size // 2])
-    for part, row in _pieces(store, clip_id, feature_version):
+    for part, row in store.clip_pieces(clip_id, feature_version):
         span = _span(part, "face", row)
         if span is None:
             continue
@@ -146,8 +126,7 @@ def face_crop(
 
 def corpus_root(store: FeatureStore, corpus: str) -> Path | None:
     """The corpus root recorded at ingestion (``None`` when the store has none for it)."""
-    session = open_repo(store.path).readonly_session(snapshot_id=store.snapshot)
-    root = corpus_identity(read_root(session.store), corpus).get("root")
+    root = store.corpus_identity(corpus).get("root")
     return Path(root) if root else None
 
 

@@ -32,7 +32,9 @@ LABELS: dict[str, tuple[str, str, str]] = {
 
 
 def label(name: str) -> tuple[str, str, str]:
-    return LABELS.get(name, (name, name, "units"))
+    """What a phase is called while it runs and once done, and what it counts (any phase
+    not in :data:`LABELS`, such as an audit's or a report's, counts clips)."""
+    return LABELS.get(name, (name, f"{name}: done", "clips"))
 
 
 def format_duration(seconds: float) -> str:

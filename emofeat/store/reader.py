@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,7 @@ from emofeat.errors import NotFoundError
 from emofeat.store import layout
 from emofeat.store.repo import open_repo, resolve_snapshot
 from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, read_table
-from emofeat.store.writer import existing_group, read_array, read_root
+from emofeat.store.writer import corpus_identity, existing_group, read_array, read_root
 
 CATALOG_COLUMNS = [
     "clip_id",
@@ -227,19 +228,17 @@ class FeatureStore:
             When the clip is unknown, or it failed (or was not processed) in that version.
         """
         pieces = self._pieces_of(clip_id, feature_version)
-        out: dict[str, np.ndarray] = {}
         per_clip: set[str] = set()
-        for part, i in pieces:
+        for part, _ in pieces:
             per_clip_attr = part.attrs.get("per_clip", [])
             if isinstance(per_clip_attr, list):
                 per_clip |= {str(k) for k in per_clip_attr}
-            for key in sorted(part.array_keys()):
-                if key == "clip_id" or key.endswith(layout.OFFSETS_SUFFIX):
-                    continue
-                start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
-                value = read_array(part, key, slice(int(start), int(stop)))
-                out[key] = np.concatenate([out[key], value], axis=0) if key in out else value
-        return {k: (v[0] if k in per_clip else v) for k, v in out.items()}
+        out: dict[str, np.ndarray] = {}
+        for key in series_keys(pieces):
+            value = read_series(pieces, key)
+            if value is not None:
+                out[key] = value[0] if key in per_clip else value
+        return out
 
     def _pieces_of(self, clip_id: str, feature_version: str | None) -> list[tuple[zarr.Group, int]]:
         """The part groups holding a clip's arrays, in order, with the clip's row in each.
@@ -261,13 +260,22 @@ class FeatureStore:
                 f"clip {clip_id!r} failed in {fv} at stage {row['stage']} "
                 f"({row['error_kind']}): {row['error']}"
             )
-        out: list[tuple[zarr.Group, int]] = []
-        for k, name in enumerate(str(row["part"]).split()):
-            part = existing_group(self._root, layout.part_path(corpus, fv, name))
-            if part is None:
-                raise NotFoundError(f"part {name} of clip {clip_id!r} is missing from the store")
-            out.append((part, int(row["row"]) if k == 0 else 0))
-        return out
+        return pieces_at(self._root, corpus, fv, str(row["part"]), int(row["row"]))
+
+    def clip_pieces(self, clip_id: str, feature_version: str | None = None) -> list[tuple[zarr.Group, int]]:
+        """The part groups holding a clip's arrays, in order, with the clip's row in each
+        (read one key of them with :func:`read_series`).
+
+        Raises
+        ------
+        NotFoundError
+            As :meth:`read`.
+        """
+        return self._pieces_of(clip_id, feature_version)
+
+    def corpus_identity(self, corpus: str) -> dict[str, str]:
+        """The ``adapter`` and ``root`` recorded for ``corpus`` (empty when it has none)."""
+        return corpus_identity(self._root, corpus)
 
     def label_classes(self, clip_id: str, feature_version: str | None = None) -> dict[str, list[str]]:
         """Class names of the clip's categorical label tracks (``label.<name>`` values index them).
@@ -295,6 +303,52 @@ class FeatureStore:
         return {t: self._repo.lookup_tag(t) for t in sorted(self._repo.list_tags())}
 
 
+def pieces_at(
+    root: zarr.Group, corpus: str, feature_version: str, parts: str, row: int
+) -> list[tuple[zarr.Group, int]]:
+    """The pieces of a clip whose ledger row names ``parts`` (space-separated) and ``row``,
+    in any store's root group (as :meth:`FeatureStore.clip_pieces`).
+
+    Raises
+    ------
+    NotFoundError
+        When a part is missing.
+    """
+    out: list[tuple[zarr.Group, int]] = []
+    for k, name in enumerate(parts.split()):
+        part = existing_group(root, layout.part_path(corpus, feature_version, name))
+        if part is None:
+            raise NotFoundError(f"part {name} of {corpus}/{feature_version} is missing from the store")
+        out.append((part, row if k == 0 else 0))
+    return out
+
+
+def series_keys(pieces: Sequence[tuple[zarr.Group, int]]) -> list[str]:
+    """Every key stored for a clip in ``pieces`` (a long clip's pieces may hold fewer)."""
+    keys = {
+        key
+        for part, _ in pieces
+        for key in part.array_keys()
+        if key != "clip_id" and not key.endswith(layout.OFFSETS_SUFFIX)
+    }
+    return sorted(keys)
+
+
+def read_series(pieces: Sequence[tuple[zarr.Group, int]], key: str) -> np.ndarray | None:
+    """One key of a clip as stored: its pieces concatenated on axis 0 (a per-clip value is a
+    series of length 1); ``None`` when no piece holds the key. Reads only that clip's rows."""
+    values = []
+    for part, i in pieces:
+        node = part.get(key)
+        if not isinstance(node, zarr.Array):
+            continue
+        start, stop = read_array(part, key + layout.OFFSETS_SUFFIX, slice(i, i + 2))
+        values.append(np.asarray(node[int(start) : int(stop)]))
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else np.concatenate(values, axis=0)
+
+
 def open_store(path: str | Path, snapshot: str | None = None, tag: str | None = None) -> FeatureStore:
     """Open the store at ``path`` pinned to ``snapshot`` (an id, tag or branch; default: the
     tip of ``main``) or to the release ``tag``.
@@ -309,4 +363,12 @@ def open_store(path: str | Path, snapshot: str | None = None, tag: str | None = 
     return FeatureStore(path, snapshot, tag=tag)
 
 
-__all__ = ["CATALOG_COLUMNS", "Commit", "FeatureStore", "open_store"]
+__all__ = [
+    "CATALOG_COLUMNS",
+    "Commit",
+    "FeatureStore",
+    "open_store",
+    "pieces_at",
+    "read_series",
+    "series_keys",
+]

@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,6 +169,29 @@ def _initialise(repo: icechunk.Repository) -> None:
         f"emofeat store (layout {layout.LAYOUT_VERSION})",
         metadata={"emofeat_store": layout.LAYOUT_VERSION},
     )
+
+
+@contextmanager
+def scratch_repo(prefix: str = "emofeat-scratch-") -> Iterator[icechunk.Repository]:
+    """A throw-away repository in a temporary directory, removed on exit.
+
+    For work whose output is read and dropped, never kept (an audit's re-extraction): its
+    sessions are never committed beyond the initial root group. It lives on the local disk,
+    not in memory, because worker processes (:mod:`emofeat.pipeline.workers`) write chunks
+    into its forked sessions, and an in-memory storage is private to one process.
+
+    Raises
+    ------
+    StoreError
+        When the temporary repository cannot be created.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        try:
+            repo = icechunk.Repository.create(_storage(Path(tmp) / "repo"))
+            _initialise(repo)
+        except (icechunk.IcechunkError, OSError) as exc:
+            raise StoreError(f"cannot create a scratch repository under {tmp!r}: {exc}") from exc
+        yield repo
 
 
 def resolve_snapshot(repo: icechunk.Repository, ref: str | None, *, tag: str | None = None) -> str:

@@ -21,6 +21,7 @@ import zarr.errors
 
 from emofeat.errors import StoreError
 from emofeat.store import layout
+from emofeat.store.integrity import CHECKSUMS_ATTR, SCHEMA_ATTR, row_digest, schema_entry
 from emofeat.store.repo import LOCK_TIMEOUT_S, commit_lock
 from emofeat.store.tables import CATALOG_SCHEMA, LEDGER_SCHEMA, ensure_table, read_table, update_table
 
@@ -78,6 +79,10 @@ def write_part(
     they are stored empty for those. A per-clip value is stored as a series of length 1
     (length 0 where missing), so a clip stored in pieces reads back by concatenation.
 
+    The part's attributes record, besides ``attrs``, each key's dtype and trailing shape
+    (``schema``) and one sha256 per clip and key over the bytes stored (``sha256``), which
+    :func:`emofeat.store.integrity.check_part` verifies.
+
     Raises
     ------
     StoreError
@@ -97,12 +102,22 @@ def write_part(
     ids = np.array([c.clip_id for c in clips], dtype=object)
     group.create_array("clip_id", shape=ids.shape, dtype=str, chunks=(len(ids),), overwrite=True)[:] = ids
     keys = sorted({k for c in clips for k in c.arrays})
+    schema: dict[str, Any] = {}
+    sums: dict[str, list[str]] = {}
     for key in keys:
         rows = [_pieces(c.arrays.get(key), key in per_clip) for c in clips]
         template = next(p for r in rows for p in r)
         empty = np.zeros((0, *template.shape[1:]), template.dtype)
-        _write_ragged(group, key, [r or [empty] for r in rows])
-    group.attrs.update({"per_clip": sorted(per_clip), "clips": len(clips), **dict(attrs or {})})
+        schema[key], sums[key] = _write_ragged(group, key, [r or [empty] for r in rows])
+    group.attrs.update(
+        {
+            "per_clip": sorted(per_clip),
+            "clips": len(clips),
+            **dict(attrs or {}),
+            SCHEMA_ATTR: schema,
+            CHECKSUMS_ATTR: sums,
+        }
+    )
 
 
 def _pieces(value: np.ndarray | list[np.ndarray] | None, per_clip: bool) -> list[np.ndarray]:
@@ -112,7 +127,11 @@ def _pieces(value: np.ndarray | list[np.ndarray] | None, per_clip: bool) -> list
     return [np.asarray(v)[np.newaxis] if per_clip else np.asarray(v) for v in values]
 
 
-def _write_ragged(group: zarr.Group, key: str, rows: list[list[np.ndarray]]) -> None:
+def _write_ragged(
+    group: zarr.Group, key: str, rows: list[list[np.ndarray]]
+) -> tuple[dict[str, Any], list[str]]:
+    """Write one key's rows (each a list of pieces) and their offsets; return the key's schema
+    entry and the digest of each row (:mod:`emofeat.store.integrity`)."""
     pieces = [p for row in rows for p in row]
     trailing = {p.shape[1:] for p in pieces}
     dtypes = {p.dtype for p in pieces}
@@ -147,6 +166,7 @@ def _write_ragged(group: zarr.Group, key: str, rows: list[list[np.ndarray]]) -> 
     group.create_array(key + layout.OFFSETS_SUFFIX, shape=offsets.shape, dtype="int64", overwrite=True)[:] = (
         offsets
     )
+    return schema_entry(dtype, shape_tail), [row_digest(row, dtype, shape_tail) for row in rows]
 
 
 def existing_group(root: zarr.Group, path: str) -> zarr.Group | None:
