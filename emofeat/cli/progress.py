@@ -28,6 +28,8 @@ LABELS: dict[str, tuple[str, str, str]] = {
     SCAN: ("scanning the corpus", "scanned the corpus", ""),
     HASH: ("hashing sources", "hashed sources", "sources"),
     INGEST: ("ingesting clips", "ingested clips", "clips"),
+    # emofeat.audit.verify's phases (the others count clips)
+    "audit: checksums": ("audit: checking parts", "audit: checked parts", "parts"),
 }
 
 
