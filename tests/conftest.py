@@ -88,3 +88,30 @@ def dask_client(prefect_api: str) -> Iterator[Any]:
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
+
+
+# icechunk's runtime threads may call back into Python while the interpreter finalizes; the
+# thread is then ended with pthread_exit, which cannot unwind its Rust frames, and the
+# process aborts (exit 134) after every test has passed (a few percent of processes that
+# read a store, on Python 3.11). The console script avoids it the same way (see
+# emofeat.cli.app.main): once pytest is done, leave with its status without finalizing.
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _EXIT_STATUS or os.environ.get("EMOFEAT_TEST_FINALIZE"):
+        return
+    import atexit
+    import logging
+    import sys
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(_EXIT_STATUS[-1])

@@ -104,7 +104,7 @@ def test_catalog_json_lines(flow_runs: FlowRuns) -> None:
 
 @pytest.mark.prefect
 def test_versions_and_history(flow_runs: FlowRuns) -> None:
-    result = invoke("versions", "--store", flow_runs.store, "--json")
+    result = invoke("versions", "--store", flow_runs.store, "--features", "--json")
     assert result.exit_code == 0
     versions = [json.loads(line) for line in result.stdout.splitlines()]
     assert [v["feature_version"] for v in versions] == [flow_runs.first["feature_version"]]

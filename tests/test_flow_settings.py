@@ -137,3 +137,26 @@ def test_server_start_is_a_phase_only_without_an_api_url(monkeypatch: pytest.Mon
         start_server(phases)
         assert phases.names == []
         assert len(started) == 1
+
+
+def _nothing() -> None:
+    pass
+
+
+@pytest.mark.prefect
+def test_a_process_that_ran_a_flow_forks_children_that_exit_cleanly(prefect_api: str) -> None:
+    """Prefect's services leave a broken exit hook in forked children (they exit 1 and a
+    DataLoader reports its workers dead); emofeat.orchestration.forking disarms it."""
+    import multiprocessing
+
+    from prefect import flow
+
+    @flow(name="emofeat-fork-check", persist_result=False)
+    def tiny() -> int:
+        return 1
+
+    assert tiny() == 1
+    child = multiprocessing.get_context("fork").Process(target=_nothing)
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0

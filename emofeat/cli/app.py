@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -430,7 +432,30 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The ``emofeat`` console script: run the command, then leave without tearing down the
+    interpreter.
+
+    icechunk's runtime threads may still be finishing a callback into Python when the
+    interpreter finalizes; a thread that then asks for the GIL is ended with
+    ``pthread_exit``, which cannot unwind through Rust frames, and the process aborts
+    (SIGABRT, exit status 134: seen in a few percent of plain store reads on Python 3.11).
+    So after the command the exit handlers run (the worker pool and Prefect's temporary
+    server are stopped there), the logs and streams are flushed, and the process exits at
+    once with the command's status.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # what sys.exit does with a message
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 # The commands of the other modules (each registers its own on the one app).

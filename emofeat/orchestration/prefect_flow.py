@@ -28,10 +28,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from emofeat.config import FeatureConfig
 from emofeat.errors import ConfigError
 from emofeat.orchestration import context
+from emofeat.orchestration.forking import make_forks_exit_cleanly
 from emofeat.pipeline import BatchJob, BatchResult, MapBatches, RunOptions, ingest, run_batch, stopping
 from emofeat.pipeline.progress import NO_PROGRESS, SERVER, Progress
 from emofeat.pipeline.window import rolling
 from emofeat.pipeline.workers import run_isolated
+
+make_forks_exit_cleanly()
 
 RUN = RunOptions()  # defaults
 

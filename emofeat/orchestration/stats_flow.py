@@ -21,6 +21,9 @@ from emofeat.data.stats import (
     plan_stats,
     stats_summary,
 )
+from emofeat.orchestration.forking import make_forks_exit_cleanly
+
+make_forks_exit_cleanly()
 
 
 @task(name="stats-plan", cache_policy=NO_CACHE, retries=0)

@@ -16,9 +16,12 @@ import numpy as np
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from emofeat.orchestration.forking import make_forks_exit_cleanly
 from emofeat.store import open_store
 from emofeat.train.protocols import get_protocol
 from emofeat.train.run import corpus_folds, plan_run, run
+
+make_forks_exit_cleanly()
 
 
 @task(name="train-fold", cache_policy=NO_CACHE, retries=0)

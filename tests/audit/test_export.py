@@ -52,7 +52,7 @@ def test_columns_are_selected_in_order(releases: Releases, tmp_path: Path) -> No
     store = open_store(releases.store)
     path = write_parquet(store, tmp_path / "c.parquet", columns=["label", "clip_id", "label"])["path"]
     assert list(pd.read_parquet(path).columns) == ["label", "clip_id"]
-    with pytest.raises(ConfigError, match="unknown column.*nope"):
+    with pytest.raises(ConfigError, match=r"unknown column.*nope"):
         write_parquet(store, tmp_path / "d.parquet", columns=["nope"])
     assert not (tmp_path / "d.parquet").exists()
 
