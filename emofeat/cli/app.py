@@ -381,12 +381,12 @@ def manifest(
     as_json: JsonOpt = False,
 ) -> None:
     """What an adapter finds under a corpus root, without opening any media file."""
-    from emofeat.corpora import get_adapter
+    from emofeat.corpora import get_adapter, scan_corpus
     from emofeat.corpora.rows import manifest_rows
 
     with errors_exit():
         adapter = get_adapter(corpus)
-        rows = manifest_rows(adapter, adapter.scan(source_dir), folds)
+        rows = manifest_rows(adapter, scan_corpus(adapter, source_dir), folds)
     for row in rows:
         if as_json:
             emit_json(row)

@@ -15,6 +15,7 @@ from emofeat.corpora.base import (
     adapter_names,
     get_adapter,
     register,
+    scan_corpus,
 )
 from emofeat.corpora.tracks import LabelTrack
 
@@ -34,4 +35,5 @@ __all__ = [
     "adapter_names",
     "get_adapter",
     "register",
+    "scan_corpus",
 ]

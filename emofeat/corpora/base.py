@@ -13,7 +13,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import ClassVar, TypeVar
 
 from emofeat.corpora.tracks import LabelTrack
@@ -225,12 +225,83 @@ def check_root(root: Path) -> Path:
 
 
 def walk_files(root: Path) -> Iterator[str]:
-    """Every regular file under ``root`` as a sorted relative POSIX path (hidden files included)."""
+    """Every regular file under ``root`` as a sorted relative POSIX path (hidden files
+    included). Symbolic links are neither listed nor followed (:func:`scan_corpus` reports
+    them)."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        base = Path(dirpath).relative_to(root)
+        base = Path(dirpath)
         for name in sorted(filenames):
-            yield (base / name).as_posix()
+            if not (base / name).is_symlink():
+                yield (base / name).relative_to(root).as_posix()
+
+
+def regular_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file and not a symbolic link (side files an adapter
+    reads by a fixed name are read only then)."""
+    return path.is_file() and not path.is_symlink()
+
+
+def links(root: Path) -> list[str]:
+    """Every symbolic link under ``root`` (to a file or a directory; none is followed), as
+    sorted relative POSIX paths."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath)
+        entries = [base / n for n in dirnames + filenames]
+        found += [e.relative_to(root).as_posix() for e in entries if e.is_symlink()]
+    return sorted(found)
+
+
+def escapes(root: Path, source: str) -> str | None:
+    """Why the relative path ``source`` is not a file inside ``root`` that emofeat may open
+    (``None`` when it is): absolute, climbing with ``..``, through a symbolic link, or
+    resolving outside ``root``."""
+    parts = PurePosixPath(source).parts
+    if PurePosixPath(source).is_absolute() or ".." in parts or not parts:
+        return "names a path outside the corpus root: not read"
+    here = root
+    for part in parts:
+        here = here / part
+        if here.is_symlink():
+            link = here.relative_to(root).as_posix()
+            return f"goes through the symbolic link {link}: links are not followed"
+    if not here.resolve().is_relative_to(root.resolve()):
+        return "resolves outside the corpus root: not read"
+    return None
+
+
+def scan_corpus(adapter: CorpusAdapter, root: Path) -> Manifest:
+    """``adapter.scan(root)``, with nothing outside the root: a clip whose source (or audio
+    source) an annotation file names outside the root, or reaches through a symbolic link,
+    becomes a skipped file with the reason, and every symbolic link under the root is
+    reported as skipped (links are never followed, so a corpus cannot make emofeat read
+    ``/etc/passwd`` or another corpus's files).
+
+    Raises
+    ------
+    CorpusError
+        As the adapter's ``scan``.
+    """
+    manifest = adapter.scan(root)
+    base = manifest.root
+    clips: list[ClipRecord] = []
+    skipped = list(manifest.skipped)
+    for clip in manifest.clips:
+        why = next(
+            (w for s in (clip.source, clip.audio_source) if s is not None and (w := escapes(base, s))), None
+        )
+        if why is None:
+            clips.append(clip)
+        else:
+            skipped.append(SkippedFile(clip.source, f"the clip's file {why}"))
+    named_already = {s.source for s in skipped}
+    for link in links(base):
+        if link not in named_already:
+            target = os.readlink(base / link)
+            skipped.append(SkippedFile(link, f"a symbolic link (to {target}): links are not followed"))
+    return Manifest(manifest.corpus, manifest.root, tuple(clips), tuple(skipped))
 
 
 def build_manifest(

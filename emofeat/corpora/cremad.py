@@ -59,6 +59,7 @@ from emofeat.corpora.base import (
     build_manifest,
     check_root,
     register,
+    regular_file,
 )
 from emofeat.corpora.vocabulary import unify
 from emofeat.errors import CorpusError
@@ -86,7 +87,7 @@ class CremaD(CorpusAdapter):
     def scan(self, root: Path) -> Manifest:
         root = check_root(root)
         path = root / DEMOGRAPHICS
-        actors = read_demographics(path) if path.is_file() else {}
+        actors = read_demographics(path) if regular_file(path) else {}
         return pair_files(build_manifest(self, root, lambda source: self.classify(source, actors)))
 
     def classify(self, source: str, actors: Mapping[str, Mapping[str, str]]) -> ClipRecord | SkippedFile:

@@ -24,6 +24,7 @@ from emofeat.corpora.base import (
     SkippedFile,
     check_root,
     register,
+    regular_file,
     walk_files,
 )
 from emofeat.corpora.vocabulary import SYNONYMS
@@ -49,7 +50,7 @@ class Folder(CorpusAdapter):
 
     def scan(self, root: Path) -> Manifest:
         root = check_root(root)
-        rows = read_labels(root / LABELS_FILE) if (root / LABELS_FILE).is_file() else {}
+        rows = read_labels(root / LABELS_FILE) if regular_file(root / LABELS_FILE) else {}
         clips: list[ClipRecord] = []
         skipped: list[SkippedFile] = []
         seen: set[str] = set()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
 from emofeat.corpora import CorpusAdapter, Manifest, SkippedFile, get_adapter
-from emofeat.corpora.base import named
+from emofeat.corpora.base import named, scan_corpus
 from emofeat.corpora.folds import FOLD_SCHEME, assign_folds, fold_balance
 from emofeat.corpora.rows import clip_row
 from emofeat.errors import CorpusError
@@ -133,7 +133,7 @@ def plan_run(
     """
     adapter = get_adapter(corpus)
     progress.phase(SCAN, None)
-    manifest = named(adapter.scan(Path(source_dir)), options.name or adapter.name)
+    manifest = named(scan_corpus(adapter, Path(source_dir)), options.name or adapter.name)
     detector = detector_for(config.faces)
     weights = {detector.name: detector.weights_sha256}
     fv = feature_version_id(config, weights)
