@@ -73,6 +73,13 @@ class TooLargeError(MediaError):
     kind = "too_large"
 
 
+class ImplausibleHeaderError(MediaError):
+    """A header declares sizes no real recording has (a sample rate, channel count, frame
+    rate or duration): refused before decoding, so it cannot exhaust memory or time."""
+
+    kind = "implausible_header"
+
+
 class NoMediaStreamError(MediaError):
     """The file holds neither an audio nor a video stream."""
 

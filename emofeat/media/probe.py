@@ -9,6 +9,7 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.video.stream import VideoStream
 
+from emofeat.errors import ImplausibleHeaderError
 from emofeat.media._av import (
     EXACT_COUNT_PREFIXES,
     check_path,
@@ -51,6 +52,9 @@ def probe(path: str | Path) -> MediaInfo:
         The file has neither an audio nor a video stream; the folder holds no image.
     DecodeError
         The first video frame cannot be decoded.
+    ImplausibleHeaderError
+        The header declares a sample rate, channel count, frame rate or duration no real
+        recording has (:func:`check_header`).
     """
     p = check_path(path)
     if p.is_dir():
@@ -72,26 +76,59 @@ def probe(path: str | Path) -> MediaInfo:
             frame, _t = next(iter_video(container, video, p, origin=origin))
             rotation = rotation_cw(frame)
             size = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
-        return MediaInfo(
-            path=str(path),
-            kind="av",
-            container=container.format.name,
-            duration=_duration(container, audio, video, origin),
-            has_audio=audio is not None,
-            has_video=video is not None,
-            audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
-            audio_channels=audio.codec_context.channels if audio is not None else None,
-            audio_codec=audio.codec_context.name if audio is not None else None,
-            video_codec=video.codec_context.name if video is not None else None,
-            width=size[0] if size else None,
-            height=size[1] if size else None,
-            rotation=rotation,
-            frame_count=_frame_count(container, video),
-            avg_fps=float(video.average_rate) if video is not None and video.average_rate else None,
-            origin=origin,
-            audio_start=None if audio_first is None else float(audio_first - origin),
-            video_start=None if video_first is None else float(video_first - origin),
+        return check_header(
+            MediaInfo(
+                path=str(path),
+                kind="av",
+                container=container.format.name,
+                duration=_duration(container, audio, video, origin),
+                has_audio=audio is not None,
+                has_video=video is not None,
+                audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+                audio_channels=audio.codec_context.channels if audio is not None else None,
+                audio_codec=audio.codec_context.name if audio is not None else None,
+                video_codec=video.codec_context.name if video is not None else None,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
+                rotation=rotation,
+                frame_count=_frame_count(container, video),
+                avg_fps=float(video.average_rate) if video is not None and video.average_rate else None,
+                origin=origin,
+                audio_start=None if audio_first is None else float(audio_first - origin),
+                video_start=None if video_first is None else float(video_first - origin),
+            )
         )
+
+
+#: What a real recording never exceeds; a header that declares more is refused.
+MAX_SAMPLE_RATE = 768_000  # Hz (studio audio stops at 384 kHz)
+MAX_CHANNELS = 64  # 22.2 surround has 24, third-order Ambisonics 16
+MAX_FPS = 10_000.0  # high-speed cameras in affect research film at up to 1,000
+MAX_DURATION_S = 24 * 3600.0  # a day: the longest sessions of the corpora are hours
+
+
+def check_header(info: MediaInfo) -> MediaInfo:
+    """``info`` if what its header declares is plausible (see the ``MAX_*`` limits).
+
+    Raises
+    ------
+    ImplausibleHeaderError
+        Naming the value, the limit and the file.
+    """
+    checks = (
+        ("audio sample rate", info.audio_sample_rate, MAX_SAMPLE_RATE, "Hz"),
+        ("audio channel count", info.audio_channels, MAX_CHANNELS, ""),
+        ("video frame rate", info.avg_fps, MAX_FPS, "fps"),
+        ("duration", info.duration, MAX_DURATION_S, "s"),
+    )
+    for what, value, limit, unit in checks:
+        if value is not None and value > limit:
+            raise ImplausibleHeaderError(
+                f"{info.path}: its header declares {what} = {value:g} {unit}".rstrip()
+                + f", more than any real recording (limit {limit:g} {unit}".rstrip()
+                + "); the file is damaged or crafted: refused without decoding it"
+            )
+    return info
 
 
 def _picture_info(
