@@ -79,9 +79,13 @@ class CachedArrays:
         self._offsets: dict[str, np.ndarray] = {}
         for key, entry in self.manifest["keys"].items():
             self.info[key] = KeyInfo(tuple(entry["tail"]), np.dtype(entry["dtype"]), bool(entry["per_clip"]))
-            self._offsets[key] = np.load(directory / entry["offsets"])
+            self._offsets[key] = np.load(directory / entry["offsets"], allow_pickle=False)
             data = directory / entry["file"]
-            self._data[key] = np.load(data, mmap_mode="r") if entry["rows"] else np.load(data)
+            self._data[key] = (
+                np.load(data, mmap_mode="r", allow_pickle=False)
+                if entry["rows"]
+                else np.load(data, allow_pickle=False)
+            )
 
     @property
     def keys(self) -> list[str]:
