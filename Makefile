@@ -13,7 +13,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: install demo test lint typecheck unit chromium bench clean
+.PHONY: install demo test lint typecheck unit system-packages bench clean
 
 install: $(STAMP)
 
@@ -37,15 +37,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) chromium
+unit: $(STAMP) system-packages
 	$(BIN)/pytest -q
 
-# A headless browser for the report's test (tests/audit/test_report.py): Debian's chromium,
-# installed only where none is on the PATH (as root, or through sudo).
-chromium:
-	@command -v chromium >/dev/null || { \
+# Debian packages the tests drive: chromium renders the QC report (tests/audit/test_report.py),
+# docker-compose validates docker/compose.yaml (tests/test_docker.py). Installed only where
+# missing (as root, or through sudo).
+SYSTEM_PACKAGES := chromium docker-compose
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 test: lint typecheck unit
 
