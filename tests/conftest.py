@@ -90,11 +90,9 @@ def dask_client(prefect_api: str) -> Iterator[Any]:
     cluster.close()
 
 
-# icechunk's runtime threads may call back into Python while the interpreter finalizes; the
-# thread is then ended with pthread_exit, which cannot unwind its Rust frames, and the
-# process aborts (exit 134) after every test has passed (a few percent of processes that
-# read a store, on Python 3.11). The console script avoids it the same way (see
-# emofeat.cli.app.main): once pytest is done, leave with its status without finalizing.
+# icechunk's runtime threads can abort the interpreter's finalization (exit 134) after every
+# test has passed; once pytest is done, leave with its status the way the console script does
+# (emofeat.store.repo.exit_without_finalizing).
 _EXIT_STATUS: list[int] = []
 
 
@@ -106,12 +104,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not _EXIT_STATUS or os.environ.get("EMOFEAT_TEST_FINALIZE"):
         return
-    import atexit
-    import logging
-    import sys
+    from emofeat.store.repo import exit_without_finalizing
 
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(_EXIT_STATUS[-1])
+    exit_without_finalizing(_EXIT_STATUS[-1])

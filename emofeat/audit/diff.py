@@ -21,6 +21,7 @@ import pandas as pd
 
 from emofeat.errors import NotFoundError
 from emofeat.store import FeatureStore, open_store
+from emofeat.store.tables import plain
 
 #: The catalog fields whose change makes a clip "changed" (the digests are those the latest
 #: feature version was computed from, or the scanned ones for a clip it has not processed).
@@ -267,7 +268,7 @@ def _clip_changes(
         ClipChange(
             clip,
             tuple(
-                Change(c, _cell(left.at[clip, c]), _cell(right.at[clip, c]))
+                Change(c, plain(left.at[clip, c]), plain(right.at[clip, c]))
                 for c in CLIP_FIELDS
                 if differ[c][clip]
             ),
@@ -278,7 +279,7 @@ def _clip_changes(
     def per_clip(column: str) -> tuple[Change, ...]:
         mask = differ[column]
         return tuple(
-            Change(clip, _cell(left.at[clip, column]), _cell(right.at[clip, column]))
+            Change(clip, plain(left.at[clip, column]), plain(right.at[clip, column]))
             for clip in mask.index[mask]
         )
 
@@ -294,13 +295,6 @@ def _differs(a: pd.Series, b: pd.Series) -> pd.Series:
 
 #: Stands for a null cell in comparisons (equal only to itself).
 _NULL = object()
-
-
-def _cell(value: Any) -> Any:
-    """A catalog cell as plain data (``None`` for null)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 __all__ = ["CLIP_FIELDS", "Change", "ClipChange", "CorpusDiff", "StoreDiff", "diff", "diff_corpus", "flatten"]

@@ -28,6 +28,7 @@ import pandas as pd
 from emofeat.errors import NotFoundError
 from emofeat.store import Commit, FeatureStore, open_store
 from emofeat.store.layout import OFFSETS_SUFFIX, corpus_of
+from emofeat.store.tables import plain, text
 from emofeat.store.writer import child_array, read_array
 
 #: The libraries an auditor asks about first (all of ``environment.libraries`` is kept).
@@ -139,12 +140,12 @@ def clip_lineage(store: FeatureStore, clip_id: str, feature_version: str | None 
     version = next(v for v in store.feature_versions(corpus) if v["feature_version"] == fv)
     ledger = store.ledger(corpus, fv)
     row = ledger.loc[clip_id] if clip_id in ledger.index else None
-    run = _text(row["run"]) if row is not None else None
+    run = text(row["run"]) if row is not None else None
     commit = writing_commit(store, corpus, fv, clip_id, run) if run else None
     environment, env_from = _environment(commit, version)
-    entry = {k: _plain(v) for k, v in rows.iloc[0].to_dict().items()}
-    status = _text(row["status"]) if row is not None else None
-    root = _text(commit.metadata.get("emofeat", {}).get("source_dir")) if commit is not None else None
+    entry = {k: plain(v) for k, v in rows.iloc[0].to_dict().items()}
+    status = text(row["status"]) if row is not None else None
+    root = text(commit.metadata.get("emofeat", {}).get("source_dir")) if commit is not None else None
     return Lineage(
         clip_id=clip_id,
         snapshot=store.snapshot,
@@ -182,7 +183,7 @@ def writing_commit(
                 ledger = FeatureStore(store.path, commit.snapshot).ledger(corpus, feature_version)
             except NotFoundError:  # the version did not exist yet
                 return False
-        return clip_id in ledger.index and _text(ledger.at[clip_id, "run"]) == run
+        return clip_id in ledger.index and text(ledger.at[clip_id, "run"]) == run
 
     lo, hi = 0, len(commits) - 1
     if not wrote(commits[hi]):  # the row came from this run but a later commit: not expected
@@ -257,29 +258,16 @@ def _environment(commit: Commit | None, version: dict[str, Any]) -> tuple[dict[s
 
 
 def _failure(row: pd.Series) -> dict[str, Any]:
-    return {k: _text(row[k]) for k in ("stage", "error_kind", "error")}
+    return {k: text(row[k]) for k in ("stage", "error_kind", "error")}
 
 
 def _run_of(commit: Commit) -> str | None:
     meta = commit.metadata.get("emofeat")
-    return _text(meta.get("run")) if isinstance(meta, dict) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return text(meta.get("run")) if isinstance(meta, dict) else None
 
 
 def _float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _plain(value: Any) -> Any:
-    """A catalog cell as plain data (``None`` for null)."""
-    if isinstance(value, dict | list) or value is None:
-        return value
-    if not isinstance(value, str) and pd.isna(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 __all__ = [

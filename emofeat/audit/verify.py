@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emofeat.audit import DEFAULT_SAMPLE
 from emofeat.config import IMPLEMENTATION_VERSIONS, FeatureConfig, feature_version_id
 from emofeat.corpora import get_adapter
 from emofeat.corpora.base import named
@@ -49,9 +50,8 @@ from emofeat.store import BRANCH, FeatureStore, open_store, read_root
 from emofeat.store.integrity import Finding, check_part
 from emofeat.store.reader import pieces_at, read_series, series_keys
 from emofeat.store.repo import scratch_repo
+from emofeat.store.tables import text
 
-#: Clips sampled per corpus by default.
-DEFAULT_SAMPLE = 20
 #: Per-key absolute tolerances of re-extraction, for libraries that are not bit-reproducible.
 #: Empty: every extractor was measured bit-identical (RAVDESS-layout audio-video clips
 #: ingested twice with different batch sizes, worker counts, in and out of worker processes,
@@ -243,10 +243,10 @@ def _check_sources(fs: FeatureStore, one: CorpusAudit, workers: int, progress: P
 
     def check(clip: str) -> tuple[list[Finding], int]:
         entry, row = catalog.loc[clip], ledger.loc[clip]
-        removed = _text(entry["removed"]) is not None
+        removed = text(entry["removed"]) is not None
         out, hashed = [], 0
         for column, digest_column in (("source", "source_sha256"), ("audio_source", "audio_sha256")):
-            source = _text(entry[column])
+            source = text(entry[column])
             if source is None:
                 continue
             path = root / source
@@ -262,7 +262,7 @@ def _check_sources(fs: FeatureStore, one: CorpusAudit, workers: int, progress: P
                 )
                 continue
             hashed += 1
-            recorded = _text(row[digest_column]) or ""
+            recorded = text(row[digest_column]) or ""
             if digest != recorded:
                 out.append(
                     Finding(
@@ -313,11 +313,11 @@ def _reextract(
             progress.advance(failed=1)
             continue
         labels = tracks_digest(record.tracks)
-        if labels != (_text(row["labels_sha256"]) or ""):
+        if labels != (text(row["labels_sha256"]) or ""):
             out.append(
                 Finding("labels_changed", f"{clip}: its labels changed since its features were stored", clip)
             )
-        digests = (_text(row["source_sha256"]) or "", _text(row["audio_sha256"]) or "")
+        digests = (text(row["source_sha256"]) or "", text(row["audio_sha256"]) or "")
         planned.append(PlannedClip(record, digests[0], None, labels, digests[1]))
     weights_sha256 = next(iter(weights.values()), "")
 
@@ -472,10 +472,6 @@ def compare_arrays(
             differing=count if count else int(a.size),
         )
     ]
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import sys
-from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -22,7 +20,6 @@ from emofeat.cli.common import (
     VerboseOpt,
     emit_json,
     errors_exit,
-    plain,
     reference,
 )
 from emofeat.config import FeatureConfig
@@ -187,6 +184,7 @@ def catalog(
     clip rows, labels, folds, failures, feature versions and run ids)."""
     from emofeat.audit.export import rows, select, write_parquet
     from emofeat.store import open_store
+    from emofeat.store.tables import plain
 
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     with errors_exit():
@@ -432,17 +430,8 @@ def demo(
 
 
 def main() -> None:
-    """The ``emofeat`` console script: run the command, then leave without tearing down the
-    interpreter.
-
-    icechunk's runtime threads may still be finishing a callback into Python when the
-    interpreter finalizes; a thread that then asks for the GIL is ended with
-    ``pthread_exit``, which cannot unwind through Rust frames, and the process aborts
-    (SIGABRT, exit status 134: seen in a few percent of plain store reads on Python 3.11).
-    So after the command the exit handlers run (the worker pool and Prefect's temporary
-    server are stopped there), the logs and streams are flushed, and the process exits at
-    once with the command's status.
-    """
+    """The ``emofeat`` console script: run the command, then leave with its status without
+    finalizing the interpreter (see :func:`emofeat.store.repo.exit_without_finalizing`)."""
     try:
         app()
         code = 0
@@ -450,12 +439,9 @@ def main() -> None:
         if isinstance(exc.code, str):  # what sys.exit does with a message
             print(exc.code, file=sys.stderr)
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
+    from emofeat.store.repo import exit_without_finalizing
+
+    exit_without_finalizing(code)
 
 
 # The commands of the other modules (each registers its own on the one app).

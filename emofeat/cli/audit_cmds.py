@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from emofeat.audit import DEFAULT_SAMPLE
 from emofeat.cli.common import (
     CorpusOpt,
     JsonOpt,
@@ -21,8 +22,6 @@ from emofeat.cli.common import (
 
 if TYPE_CHECKING:
     from emofeat.audit.verify import AuditReport
-
-DEFAULT_SAMPLE = 20  # emofeat.audit.verify.DEFAULT_SAMPLE, imported lazily (it loads the pipeline)
 
 
 def register(app: typer.Typer) -> None:

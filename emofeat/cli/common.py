@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 
 from emofeat.errors import ConfigError, EmofeatError
@@ -52,17 +51,6 @@ def reference(snapshot: str | None, tag: str | None) -> tuple[str | None, str | 
     if snapshot is not None and tag is not None:
         raise ConfigError("give --snapshot or --tag, not both")
     return snapshot, tag
-
-
-def plain(value: Any) -> Any:
-    """A pandas / numpy cell as plain JSON data (``NaN`` and ``NA`` become ``None``)."""
-    if isinstance(value, dict | list):
-        return value
-    if value is None or pd.isna(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def emit_json(obj: Any) -> None:

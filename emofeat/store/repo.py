@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 import uuid
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import icechunk
 import zarr
@@ -31,6 +35,26 @@ LOCK_TIMEOUT_S = 120.0
 # The local-filesystem storage logs a warning on every open: it is not safe for concurrent
 # commits. emofeat serialises every commit with :func:`commit_lock`. Keep the CLI's output clean.
 icechunk.set_logs_filter(os.environ.get("ICECHUNK_LOG", "icechunk=error"))
+
+
+def exit_without_finalizing(code: int) -> NoReturn:
+    """End the process with ``code`` after its exit handlers, without finalizing the
+    interpreter.
+
+    icechunk's runtime threads may still be finishing a callback into Python when the
+    interpreter finalizes; a thread that then asks for the GIL is ended with
+    ``pthread_exit``, which cannot unwind through Rust frames, and the process aborts
+    (SIGABRT, exit status 134: a few percent of processes that read a store, on Python
+    3.11). So the ``atexit`` handlers run (emofeat's worker pool and Prefect's temporary
+    server are stopped there), the logs and standard streams are flushed, and the process
+    exits at once. The console script and the test session end this way.
+    """
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _local_path(path: str | Path) -> Path:

@@ -67,6 +67,23 @@ _DTYPES: dict[ColumnType, Any] = {"str": str, "float": "float64", "int": "int64"
 _FILL: dict[ColumnType, Any] = {"str": "", "float": np.nan, "int": -1}
 
 
+def plain(value: Any) -> Any:
+    """A cell read from a table (pandas / numpy) as plain data: ``NaN``, ``NA`` and ``None``
+    become ``None``, numpy scalars Python ones; dicts and lists pass unchanged."""
+    if isinstance(value, dict | list):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def text(value: Any) -> str | None:
+    """A string cell, or ``None`` where it is null or empty."""
+    return value if isinstance(value, str) and value else None
+
+
 def empty_table(schema: Mapping[str, ColumnType]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=_pandas_dtype(t)) for name, t in schema.items()})
 
