@@ -150,6 +150,8 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
         if not create:
             raise missing
         if p.exists() and any(p.iterdir()):
+            if icechunk.Repository.exists(storage):  # another run's new store appeared meanwhile
+                return icechunk.Repository.open(storage)
             raise StoreError(f"{str(p)!r} is not empty and not an emofeat store; choose another --store path")
         _create(p)
         if not icechunk.Repository.exists(storage):
