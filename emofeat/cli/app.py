@@ -322,7 +322,9 @@ def evaluate(
 def history(
     store: StoreOpt, snapshot: SnapshotOpt = None, tag: TagOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """The store's commits, newest first, with the run recorded in each."""
+    """The store's commits, newest first, with the run recorded in each (an ingestion's
+    checkpoints with the run's time per stage so far, in ms per clip)."""
+    from emofeat.cli.render import timings_line
     from emofeat.store import open_store
 
     with errors_exit():
@@ -339,6 +341,8 @@ def history(
             )
         else:
             typer.echo(f"{c.snapshot}  {c.written_at}  {c.message}")
+            if timings := c.metadata.get("emofeat", {}).get("timings"):
+                typer.echo(f"    {timings_line(timings)}")
 
 
 def _snapshot_of(store: Path, snapshot: str | None, tag: str | None) -> str | None:

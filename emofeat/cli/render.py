@@ -23,6 +23,8 @@ def print_summary(result: dict[str, Any]) -> None:
         typer.echo(f"{result['corpus']} -> {result['store']}")
         typer.echo(f"  feature version {result['feature_version']}, snapshot {result['snapshot']}")
         typer.echo(f"  clips: {counts} in {result['seconds']:.1f} s")
+        if stages := result.get("stage_seconds"):
+            typer.echo(f"  stages (busy s): {stage_line(stages)}")
         for f in result.get("failures", []):
             typer.echo(f"  failed {f['clip_id']} at {f['stage']} ({f['error_kind']}): {f['error']}")
     print_ignored(result.get("ignored", {}))
@@ -40,3 +42,22 @@ def print_ignored(ignored: dict[str, Any]) -> None:
         examples = ", ".join(entry["examples"])
         more = ", ..." if entry["count"] > len(entry["examples"]) else ""
         typer.echo(f"    {entry['count']:>{width}}  {reason}: {examples}{more}")
+
+
+def stage_line(seconds: dict[str, float]) -> str:
+    """``plan 0.41  probe 0.02  decode 1.90 ...``: seconds per stage, in pipeline order."""
+    return "  ".join(f"{stage} {value:.2f}" for stage, value in seconds.items())
+
+
+def timings_line(timings: dict[str, Any]) -> str:
+    """One line of a commit's recorded timings (see :mod:`emofeat.pipeline.timing`): the
+    clips processed so far, the wall time, each stage's busy seconds and ms per clip."""
+    from emofeat.pipeline.timing import StageTimes  # stored metadata keeps no key order
+
+    clips = int(timings.get("clips", 0))
+    stages = StageTimes(timings.get("stage_seconds", {})).as_dict()
+    head = f"{clips} clips, {float(timings.get('wall_seconds', 0.0)):.1f} s wall"
+    if not clips:
+        return f"{head}; busy s: {stage_line(stages)}"
+    per_clip = "  ".join(f"{stage} {1000 * value / clips:.0f}" for stage, value in stages.items())
+    return f"{head}; ms per clip: {per_clip}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from emofeat.pipeline import stopping
 from emofeat.pipeline.clip import PER_CLIP_KEYS, internal_error, process_clip
 from emofeat.pipeline.labels import track_arrays, track_classes
 from emofeat.pipeline.plan import PlannedClip
+from emofeat.pipeline.timing import StageTimes
 from emofeat.store import ClipArrays, write_part
 from emofeat.store.layout import part_id
 
@@ -51,10 +52,12 @@ class BatchJob:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The session the part was written into, and one ledger row per clip."""
+    """The session the part was written into, one ledger row per clip, and the seconds the
+    batch spent in each stage (:mod:`emofeat.pipeline.timing`)."""
 
     session: Any
     rows: tuple[dict[str, Any], ...]
+    times: dict[str, float] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,7 +90,8 @@ def run_batch(job: BatchJob, *, on_clip: Callable[[str], None] | None = None) ->
             f"started with ({job.weights_sha256[:12]}...): every worker needs the same model file",
             kind="weights_mismatch",
         )
-    pending = _Part(job)
+    times = StageTimes()
+    pending = _Part(job, times)
     rows: list[dict[str, Any]] = []
     for planned in job.clips:
         if stopping.requested():
@@ -123,6 +127,7 @@ def run_batch(job: BatchJob, *, on_clip: Callable[[str], None] | None = None) ->
                 job.max_pixels,
                 audio_path=audio_path,
                 side=record.person,
+                times=times,
             )
             labels = track_arrays(planned.record.tracks, path, job.config.video.sequence_fps)
         except Exception as exc:
@@ -154,7 +159,7 @@ def run_batch(job: BatchJob, *, on_clip: Callable[[str], None] | None = None) ->
         parts = row.pop("_parts", None)
         if row["status"] == "ok":
             row["part"] = " ".join(parts or [])
-    return BatchResult(job.session, tuple(rows))
+    return BatchResult(job.session, tuple(rows), times.as_dict())
 
 
 class _Part:
@@ -165,8 +170,9 @@ class _Part:
     every part it is in), so neither memory nor any part grows with the clip's length.
     """
 
-    def __init__(self, job: BatchJob):
+    def __init__(self, job: BatchJob, times: StageTimes):
         self.job = job
+        self.times = times
         self.entries: list[tuple[dict[str, Any], dict[str, list[np.ndarray]], bool]] = []
         self.classes: dict[str, list[str]] = {}
         self.nbytes = 0
@@ -227,9 +233,9 @@ class _Part:
         keys = [f"{row['clip_id']}#{len(row['_parts'])}" for row, _a, _c in self.entries]
         part = part_id(keys, [row["source_sha256"] for row, _a, _c in self.entries])
         job = self.job
-        write_part(
-            job.session.store, job.corpus, job.feature_version, part, clips, {"label_classes": self.classes}
-        )
+        with self.times.timed("write"):
+            attrs = {"label_classes": self.classes}
+            write_part(job.session.store, job.corpus, job.feature_version, part, clips, attrs)
         for index, (row, _arrays, _complete) in enumerate(self.entries):
             if not row["_parts"]:
                 row["row"] = index

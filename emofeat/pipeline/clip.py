@@ -22,8 +22,9 @@ import dataclasses
 import logging
 import queue
 import threading
+import time
 import traceback
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ import numpy as np
 
 from emofeat.config import FeatureConfig
 from emofeat.errors import EmofeatError, NoMediaStreamError
-from emofeat.faces import FaceDetector, FaceFrame, FaceTracker, stack_track
+from emofeat.faces import Detections, FaceDetector, FaceFrame, FaceTracker, stack_track
 from emofeat.media import DEFAULT_MAX_PIXELS, Frame, MediaInfo, iter_frames, load_audio, probe
 from emofeat.media.video import check_frame_size
 from emofeat.pipeline.audio_features import PER_CLIP, audio_arrays
+from emofeat.pipeline.timing import StageTimes
 from emofeat.pipeline.validate import validate
 
 P = ParamSpec("P")
@@ -83,6 +85,7 @@ def process_clip(
     *,
     audio_path: Path | None = None,
     side: str | None = None,
+    times: StageTimes | None = None,
 ) -> ClipFeatures:
     """Compute every feature of the clip at ``path``.
 
@@ -112,6 +115,9 @@ def process_clip(
         The file the audio comes from, when not ``path`` (which then gives only the video).
     side : {"left", "right"}, optional
         Follow the face on this side of the frame (one of two people), not the largest.
+    times : StageTimes, optional
+        Receives the seconds spent in each stage (probe, decode, detect, align, audio
+        features, validate; see :mod:`emofeat.pipeline.timing`).
 
     Raises
     ------
@@ -119,20 +125,22 @@ def process_clip(
         With ``stage`` and ``kind`` set, when any step fails (decode, faces, features,
         validation).
     """
-    _stage("probe", check_frame_size, path, max_pixels)  # before any frame is decoded
-    info = _stage("probe", probe, path)
-    audio_from = AudioFrom(path, info.origin, 0.0)
-    if audio_path is not None:
-        info, audio_from = _stage("probe", _with_audio_of, info, audio_path)
+    times = times if times is not None else StageTimes()
+    with times.timed("probe"):
+        _stage("probe", check_frame_size, path, max_pixels)  # before any frame is decoded
+        info = _stage("probe", probe, path)
+        audio_from = AudioFrom(path, info.origin, 0.0)
+        if audio_path is not None:
+            info, audio_from = _stage("probe", _with_audio_of, info, audio_path)
     if not (info.has_audio or info.has_video):
         raise NoMediaStreamError(f"{path.name}: no audio or video stream", stage="probe")
     collected: list[dict[str, np.ndarray]] = []
     out: Sink = sink if sink is not None else collected.append
     arrays: dict[str, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="emofeat-audio") as pool:
-        audio = pool.submit(_audio, audio_from, config) if info.has_audio else None
+        audio = pool.submit(_audio, audio_from, config, times) if info.has_audio else None
         try:
-            times, present = _faces(path, info, config, detector, out, max_pixels, side)
+            frame_times, present = _faces(path, info, config, detector, out, max_pixels, side, times)
         finally:
             samples = _audio_result(audio, config, arrays)
     if sink is None:
@@ -140,13 +148,14 @@ def process_clip(
     features = ClipFeatures(
         arrays=arrays,
         duration=info.duration,
-        frames=len(times),
+        frames=len(frame_times),
         face_ratio=float(present.mean()) if len(present) else None,
         audio_start=info.audio_start,
         video_start=info.video_start,
     )
-    gates = dict(arrays, face_times=times, face_present=present)
-    _stage("validate", validate, gates, info, samples, config)
+    gates = dict(arrays, face_times=frame_times, face_present=present)
+    with times.timed("validate"):
+        _stage("validate", validate, gates, info, samples, config)
     return features
 
 
@@ -201,13 +210,18 @@ def _with_audio_of(video: MediaInfo, audio_path: Path) -> tuple[MediaInfo, Audio
     return info, AudioFrom(audio_path, audio.origin, offset)
 
 
-def _audio(source: AudioFrom, config: FeatureConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _audio(
+    source: AudioFrom, config: FeatureConfig, times: StageTimes
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     cfg = config.audio
-    audio = _stage("decode", load_audio, source.path, cfg.sample_rate, source.origin)
+    with times.timed("decode"):
+        audio = _stage("decode", load_audio, source.path, cfg.sample_rate, source.origin)
     if audio is None:  # pragma: no cover - probe said there is an audio stream
         raise NoMediaStreamError(f"{source.path.name}: the audio stream vanished", stage="decode")
     # Audio features are timed from sample 0: put them on the clip's clock.
-    return audio_arrays(audio.samples, source.offset + audio.start, cfg, _features), audio.samples
+    with times.timed("audio_features"):
+        arrays = audio_arrays(audio.samples, source.offset + audio.start, cfg, _features)
+    return arrays, audio.samples
 
 
 def _features(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -222,26 +236,31 @@ def _faces(
     sink: Sink,
     max_pixels: int,
     side: str | None,
+    stage_times: StageTimes,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track the faces of every kept frame, sending segments to ``sink``; return the frame
-    times and face-present flags of the whole clip."""
+    times and face-present flags of the whole clip. The detector's own time counts as
+    ``detect``, the rest of each frame's face work as ``align``."""
     size = config.faces.crop_size
     if not info.has_video:
         sink(_segment([], [], size))
         return np.zeros(0, np.float64), np.zeros(0, np.uint8)
-    tracker = _stage("faces", FaceTracker, detector, config.faces, side=side)
+    timed = _TimedDetector(detector, stage_times)
+    tracker = _stage("faces", FaceTracker, timed, config.faces, side=side)
     times: list[float] = []
     present: list[int] = []
     pending: list[FaceFrame] = []
     pending_times: list[float] = []
     last: tuple[int, FaceFrame] | None = None
     sent = False
-    with closing(_decoded(path, info, config, max_pixels)) as decoded:
+    with closing(_decoded(path, info, config, max_pixels, stage_times)) as decoded:
         for frame in decoded:
             if last is not None and last[0] == frame.index:
                 tracked = last[1]  # the plan repeats a frame: detect it once
             else:
+                started, detecting = time.perf_counter(), timed.seconds
                 tracked = _stage("faces", tracker.push, frame.image)
+                stage_times.add("align", time.perf_counter() - started - (timed.seconds - detecting))
                 last = (frame.index, tracked)
             pending.append(tracked)
             pending_times.append(frame.time)
@@ -255,14 +274,36 @@ def _faces(
     return np.asarray(times, np.float64), np.asarray(present, np.uint8)
 
 
-def _decoded(path: Path, info: MediaInfo, config: FeatureConfig, max_pixels: int) -> Generator[Frame]:
+class _TimedDetector:
+    """A detector that counts the seconds of its ``detect`` calls (for one clip's face thread)."""
+
+    def __init__(self, detector: FaceDetector, times: StageTimes) -> None:
+        self.name = detector.name
+        self.weights_sha256 = detector.weights_sha256
+        self.seconds = 0.0
+        self._detector = detector
+        self._times = times
+
+    def detect(self, image: np.ndarray, threshold: float) -> Detections:
+        started = time.perf_counter()
+        try:
+            return self._detector.detect(image, threshold)
+        finally:
+            spent = time.perf_counter() - started
+            self.seconds += spent
+            self._times.add("detect", spent)
+
+
+def _decoded(
+    path: Path, info: MediaInfo, config: FeatureConfig, max_pixels: int, times: StageTimes
+) -> Generator[Frame]:
     """The kept frames, decoded on a helper thread one queue ahead of the caller."""
     frames: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=_QUEUE_FRAMES)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for frame in iter_frames(path, config.video, info.origin, max_pixels):
+            for frame in _timed_frames(iter_frames(path, config.video, info.origin, max_pixels), times):
                 while not stop.is_set():
                     try:
                         frames.put(frame, timeout=0.1)
@@ -290,6 +331,17 @@ def _decoded(path: Path, info: MediaInfo, config: FeatureConfig, max_pixels: int
             except queue.Empty:
                 continue
         thread.join()
+
+
+def _timed_frames(frames: Iterator[Frame], times: StageTimes) -> Iterator[Frame]:
+    """``frames``, the time taken to make each counted as ``decode``."""
+    while True:
+        started = time.perf_counter()
+        frame = next(frames, None)
+        times.add("decode", time.perf_counter() - started)
+        if frame is None:
+            return
+        yield frame
 
 
 def _raise(exc: BaseException) -> None:

@@ -29,11 +29,12 @@ from emofeat.corpora.folds import FOLD_SCHEME, assign_folds, fold_balance
 from emofeat.corpora.rows import clip_row
 from emofeat.errors import CorpusError
 from emofeat.options import RunOptions
-from emofeat.pipeline import stopping
+from emofeat.pipeline import stopping, timing
 from emofeat.pipeline.audio_features import feature_names
 from emofeat.pipeline.batch import BatchJob, BatchResult, detector_for, run_batch
 from emofeat.pipeline.plan import Plan, PlannedClip, batches, make_plan
 from emofeat.pipeline.progress import INGEST, NO_PROGRESS, SCAN, Progress
+from emofeat.pipeline.timing import StageTimes
 from emofeat.pipeline.window import rolling
 from emofeat.pipeline.workers import run_isolated
 from emofeat.provenance import environment
@@ -92,6 +93,8 @@ class IngestSummary:
     run: str = ""
     #: Clips and subjects per fold (:func:`emofeat.corpora.folds.fold_balance`).
     folds: dict[str, Any] = field(default_factory=dict)
+    #: Busy seconds per stage, summed over threads and workers (:mod:`emofeat.pipeline.timing`).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -249,7 +252,9 @@ def ingest(
     map_batches = map_batches or map_threads(options.workers, options.isolate)
     repo = open_repo(store, create=True)
     stopping.check()
-    run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
+    times = StageTimes()
+    with times.timed("plan"):
+        run = plan_run(corpus, source_dir, config, options, repo, progress=progress)
     adapter, manifest, weights, fv, plan = (
         run.adapter,
         run.manifest,
@@ -321,17 +326,22 @@ def ingest(
         if results:
             session.merge(*[r.session for r in results])
         rows = [row for r in results for row in r.rows]
+        for result in results:
+            times.merge(result.times)
         for row in rows:
             counts[row["status"]] += 1
             if row["status"] != "ok":
                 failures.append({k: row[k] for k in ("clip_id", "stage", "error_kind", "error")})
         catalog_rows = pending_catalog + [catalog_row(planned_of[row["clip_id"]]) for row in rows]
         pending_catalog = []
-        record(session, name, fv, version_attrs, catalog_rows, rows)
-        metadata = _run_metadata(manifest, fv, config, weights, counts, index, checkpoints, options.folds)
-        metadata["emofeat"]["run"] = run_id
-        message = f"ingest {name} {fv}: checkpoint {index}/{checkpoints}"
-        snapshot = commit(session, message, metadata, store=store)
+        with times.timed("commit"):
+            record(session, name, fv, version_attrs, catalog_rows, rows)
+            metadata = _run_metadata(manifest, fv, config, weights, counts, index, checkpoints, options.folds)
+            metadata["emofeat"]["run"] = run_id
+            done, wall = counts["ok"] + counts["failed"], time.perf_counter() - started
+            metadata["emofeat"]["timings"] = timing.summary(times.as_dict(), done, wall)
+            message = f"ingest {name} {fv}: checkpoint {index}/{checkpoints}"
+            snapshot = commit(session, message, metadata, store=store)
         if snapshot is not None:
             commits.append(snapshot)
             log.info("committed %s (%s)", snapshot, json.dumps(counts))
@@ -343,7 +353,9 @@ def ingest(
     prepare_version(start, name, fv, version_attrs)
     metadata = _run_metadata(manifest, fv, config, weights, counts, 0, checkpoints, options.folds)
     metadata["emofeat"]["run"] = run_id
-    if (snapshot := commit(start, f"ingest {name} {fv}: start", metadata, store=store)) is not None:
+    with times.timed("commit"):
+        snapshot = commit(start, f"ingest {name} {fv}: start", metadata, store=store)
+    if snapshot is not None:
         commits.append(snapshot)
     progress.phase(INGEST, len(plan.todo))
     index, finished, processed = 0, [], 0
@@ -373,6 +385,7 @@ def ingest(
         failures=failures,
         commits=commits,
         seconds=round(time.perf_counter() - started, 3),
+        stage_seconds=times.as_dict(),
     )
 
 

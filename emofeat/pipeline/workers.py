@@ -133,7 +133,7 @@ def run_isolated(job: BatchJob) -> BatchResult:
         finally:
             _POOL.release(worker)
         if isinstance(outcome, BatchResult):
-            return _merged(job, outcome.session, [*outcome.rows, *died.values()])
+            return _merged(job, outcome.session, [*outcome.rows, *died.values()], outcome.times)
         clip, how = outcome
         if stopping.requested():
             log.warning("a worker process died (%s) while the run stops: its batch records nothing", how)
@@ -183,10 +183,12 @@ def _died_row(job: BatchJob, planned: PlannedClip, how: str) -> dict[str, Any]:
     }
 
 
-def _merged(job: BatchJob, session: Any, rows: list[dict[str, Any]]) -> BatchResult:
+def _merged(
+    job: BatchJob, session: Any, rows: list[dict[str, Any]], times: dict[str, float] | None = None
+) -> BatchResult:
     """The result with its rows in the job's clip order."""
     order = {planned.record.clip_id: index for index, planned in enumerate(job.clips)}
-    return BatchResult(session, tuple(sorted(rows, key=lambda row: order[row["clip_id"]])))
+    return BatchResult(session, tuple(sorted(rows, key=lambda row: order[row["clip_id"]])), dict(times or {}))
 
 
 def describe_exit(exitcode: int | None) -> str:
