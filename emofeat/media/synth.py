@@ -63,11 +63,13 @@ _IMAGE_CODECS: dict[str, tuple[str, str]] = {
 # --------------------------------------------------------------------------- video
 
 
-def _video_encoder_setup(stream: VideoStream, codec: str, quality: int) -> None:
+def _video_encoder_setup(stream: VideoStream, codec: str, quality: int, keyint: int | None = None) -> None:
     if codec in ("libx264", "h264"):
         stream.pix_fmt = "yuv420p"
         # Near-lossless, deterministic (one thread), no lookahead so short clips encode at once.
         stream.options = {"crf": str(quality), "preset": "veryfast", "threads": "1"}
+        if keyint is not None:
+            stream.options = stream.options | {"g": str(keyint), "keyint_min": str(keyint)}
     elif codec == "mjpeg":
         stream.pix_fmt = "yuvj420p"
         stream.options = {"qmin": "1", "qmax": "3"}
@@ -92,6 +94,7 @@ def write_video(
     quality: int = 12,
     video_start: float = 0.0,
     audio_start: float = 0.0,
+    keyint: int | None = None,
 ) -> Path:
     """Write a video file (container from the suffix: .mp4, .mov, .mkv, .avi, .webm).
 
@@ -127,6 +130,8 @@ def write_video(
     video_start, audio_start : float
         Seconds added to every timestamp of the video / audio stream: streams that start at
         different times on the file's clock, as cameras write them.
+    keyint : int, optional
+        libx264 only: a keyframe every ``keyint`` frames (x264's default is 250).
 
     Returns
     -------
@@ -147,7 +152,7 @@ def write_video(
         rate = Fraction(fps).limit_denominator(1001) if times is None else Fraction(25)
         vstream = cast(VideoStream, container.add_stream(codec, rate=rate))
         vstream.height, vstream.width = stored.shape[1], stored.shape[2]
-        _video_encoder_setup(vstream, codec, quality)
+        _video_encoder_setup(vstream, codec, quality, keyint)
         if times is None:
             time_base = Fraction(1) / rate
             pts = np.arange(len(stored))

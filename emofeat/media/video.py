@@ -33,6 +33,7 @@ from emofeat.media._av import (
 from emofeat.media.images import list_sequence, read_image
 from emofeat.media.records import Frames
 from emofeat.media.sampling import FrameSelector, select_indices
+from emofeat.media.seek import SeekPlan, index_packets, iter_sought, plan_seek
 from emofeat.media.suffixes import is_image_file
 
 #: Largest frame (width x height) decoded by default: 100 megapixels, above any phone camera
@@ -104,19 +105,48 @@ def iter_frames(
         return
     zero = clock_origin(p) if origin is None else origin
     span: tuple[float, float] | None = None
+    plan: SeekPlan | None = None
     if config.sampling == "uniform":
         with open_input(p) as container:
             _audio, video = require_streams(container, p)
             if video is None:
                 return
-            span = packet_span(container, video, p, zero)
+            index = index_packets(container, video, p, zero)
+        if index.exact:
+            plan = plan_seek(index, config)
+            times = index.times()
+            span = (float(times[0]), float(times[-1]))
+        else:
+            with open_input(p) as container:
+                _audio, video = require_streams(container, p)
+                span = None if video is None else packet_span(container, video, p, zero)
     with open_input(p) as container:
         _audio, video = require_streams(container, p)
         if video is None:
             return
         cc = video.codec_context
         _check_size(cc.width, cc.height, max_pixels, p)
+        if plan is not None and plan.seeks:
+            yield from _sought(iter_sought(container, video, p, index, plan), plan, p, max_pixels)
+            return
         yield from _select(iter_video(container, video, p, origin=zero), config, span, p, max_pixels)
+
+
+def _sought(
+    frames: Iterator[tuple[VideoFrame, float, int]], plan: SeekPlan, path: Path, max_pixels: int
+) -> Iterator[Frame]:
+    """The kept frames of a seeking decode, a repeated pick yielding the same object again."""
+    shape: tuple[int, ...] | None = None
+    cache: Frame | None = None
+    for pick in plan.picks.tolist():
+        if cache is None or cache.index != pick:
+            frame, t, index = next(frames)
+            if index != pick:  # pragma: no cover - iter_sought yields the distinct picks in order
+                raise DecodeError(f"internal frame-selection error reading '{path}'")
+            _check_size(frame.width, frame.height, max_pixels, path)
+            cache = Frame(to_rgb(frame, path), t, pick)
+            shape = _same_size(shape, cache, path)
+        yield cache
 
 
 def read_frames(path: str | Path, config: VideoConfig, origin: Fraction | None = None) -> Frames | None:
