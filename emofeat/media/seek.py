@@ -38,7 +38,7 @@ from av.video.stream import VideoStream
 
 from emofeat.config import VideoConfig
 from emofeat.errors import DecodeError
-from emofeat.media._av import decode_error, open_decoder, start_seconds
+from emofeat.media._av import PacketTally, decode_error, open_decoder, start_seconds
 from emofeat.media.sampling import select_indices
 
 #: Codecs whose packets are one frame each, with exact keyframe flags.
@@ -89,8 +89,10 @@ def index_packets(
     Raises
     ------
     DecodeError
-        When reading packets fails.
+        When reading packets fails, or fewer packets arrive than the container declares (a
+        truncated file: the check decoding through makes, see :class:`PacketTally`).
     """
+    tally = PacketTally(container, stream)
     ticks: list[int] = []
     keys: list[int] = []
     timed = True
@@ -100,6 +102,7 @@ def index_packets(
             if packet.size == 0:
                 continue
             count += 1
+            tally.add(packet)
             if packet.pts is None:
                 timed = False
                 continue
@@ -108,6 +111,7 @@ def index_packets(
                 keys.append(int(packet.pts))
     except av.error.FFmpegError as exc:
         raise decode_error(exc, path, "video", count, "packets") from exc
+    tally.check(path, "video")
     sorted_ticks = np.unique(np.asarray(ticks, np.int64))
     exact = (
         timed

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emofeat.config import VideoConfig
+from emofeat.errors import DecodeError
 from emofeat.media import iter_frames
 from emofeat.media import seek as seek_module
 from emofeat.media._av import clock_origin, open_input, require_streams
@@ -86,3 +87,13 @@ def test_a_repeated_pick_is_the_same_frame(tmp_path: Path, monkeypatch: pytest.M
     assert len(frames) == PLAN.frames
     assert sorted({f.index for f in frames}) == list(range(6))
     assert len({id(f) for f in frames}) == 6
+
+
+def test_a_truncated_clip_is_refused_when_it_would_seek(tmp_path: Path) -> None:
+    whole = write_video(tmp_path / "whole.mp4", moving(400), keyint=10, faststart=True)
+    assert plan_of(whole).seeks
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])  # the index (moov) survives, the data does not
+    with pytest.raises(DecodeError, match=r"ends after \d+ of the 400 packets"):
+        list(iter_frames(cut, PLAN))
