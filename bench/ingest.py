@@ -10,7 +10,7 @@ at a time on one core, each stage alone:
   choosing the primary face, the warp to 112x112);
 * audio features (every audio array the config stores), and each descriptor set's cost per
   clip (``bench/audio_costs.py`` gives it per second of audio);
-* write (one clip's arrays as a part into a fork session of a scratch store).
+* write (the arrays of 4 clips, a run's batch, as a part into a fork session of a scratch store).
 
 Then the whole pipeline, ``emofeat.ingest`` into a fresh store with each ``--workers``
 count (worker processes started by a warm-up run first: their one-time start is not part
@@ -48,6 +48,8 @@ from emofeat.store import ClipArrays, write_part
 from emofeat.store.repo import scratch_repo
 
 T = TypeVar("T")
+#: Clips a batch (and so a part) holds, alone and in the run.
+PART_CLIPS = 4
 
 
 def make_clips(root: Path, clips: int, seconds: float, fps: int = 25) -> list[Path]:
@@ -72,6 +74,7 @@ def stages_alone(paths: list[Path], config: FeatureConfig) -> dict[str, float]:
     """Seconds each stage takes alone, one clip after another on this thread."""
     detector = load_detector(config.faces)
     seconds = StageTimes()
+    part: list[ClipArrays] = []
     with scratch_repo() as repo:
         for i, path in enumerate(paths):
             info = seconds.call("probe", probe, path)
@@ -92,9 +95,11 @@ def stages_alone(paths: list[Path], config: FeatureConfig) -> dict[str, float]:
                 "face_landmarks": track.landmarks,
                 "face_times": frames.times,
             }
-            session = repo.writable_session("main").fork()
-            clip = ClipArrays(f"bench/{path.name}", arrays, PER_CLIP_KEYS, True)
-            seconds.call("write", write_part, session.store, "bench", "fv-bench", f"part{i}", [clip])
+            part.append(ClipArrays(f"bench/{path.name}", arrays, PER_CLIP_KEYS, True))
+            if len(part) == PART_CLIPS or i == len(paths) - 1:  # parts of a run's batch size
+                session = repo.writable_session("main").fork()
+                seconds.call("write", write_part, session.store, "bench", "fv-bench", f"part{i}", part)
+                part = []
     out = seconds.as_dict()
     out["align"] = max(out["align"] - out["detect"], 0.0)
     return out
@@ -115,7 +120,7 @@ def run(
 ) -> tuple[float, dict[str, float]]:
     """The pipeline's wall seconds and its recorded busy seconds per stage, with ``workers``."""
     warm_up(sorted(root.iterdir())[:workers], tmp, config, workers)
-    options = RunOptions(batch_size=4, checkpoint_every=2, workers=workers)
+    options = RunOptions(batch_size=PART_CLIPS, checkpoint_every=2, workers=workers)
     summary, wall = timed(lambda: ingest("folder", root, tmp / f"store{workers}", config, options))
     if summary.clips["ok"] != clips:
         raise SystemExit(f"pipeline failed clips: {summary.failures}")
