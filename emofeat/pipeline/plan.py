@@ -12,9 +12,11 @@ is retried by the next run. Everything else is *todo*.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -112,7 +114,8 @@ def make_plan(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="emofeat-hash") as pool:
         progress.phase(HASH, len(manifest.clips))
         digested: list[PlannedClip] = []
-        for planned in pool.map(lambda r: digest_clip(manifest, r), manifest.clips):
+        hashed = _in_order(pool, lambda r: digest_clip(manifest, r), manifest.clips, 4 * max(1, workers))
+        for planned in hashed:
             digested.append(planned)
             unreadable = planned.read_error is not None
             progress.advance(ok=0 if unreadable else 1, failed=1 if unreadable else 0)
@@ -128,6 +131,21 @@ def make_plan(
         else:
             todo.append(planned)
     return Plan(tuple(todo), tuple(done))
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    fn: Callable[[ClipRecord], PlannedClip],
+    items: Iterable[ClipRecord],
+    window: int,
+) -> Iterator[PlannedClip]:
+    """``pool.map(fn, items)`` with at most ``window`` items in flight: a million clips never
+    become a million pending futures at once."""
+    rest = iter(items)
+    pending: deque[Future[PlannedClip]] = deque(pool.submit(fn, item) for item in islice(rest, window))
+    while pending:
+        yield pending.popleft().result()
+        pending.extend(pool.submit(fn, item) for item in islice(rest, 1))
 
 
 def _text(value: object) -> str:
