@@ -251,7 +251,7 @@ def stats(
 @app.command()
 def train(
     model: Annotated[str | None, typer.Argument(help="amcm, jdcdtl, rald, gcsa or alexatt.")] = None,
-    store: StoreOpt = Path("storage/default"),
+    store: StoreOpt = "storage/default",
     out: Annotated[
         Path, typer.Option("--out", help="The run directory (metrics, checkpoint, pictures).")
     ] = Path("runs/latest"),
@@ -345,7 +345,7 @@ def history(
                 typer.echo(f"    {timings_line(timings)}")
 
 
-def _snapshot_of(store: Path, snapshot: str | None, tag: str | None) -> str | None:
+def _snapshot_of(store: str | Path, snapshot: str | None, tag: str | None) -> str | None:
     """The snapshot a command that takes a reference reads: ``--tag`` resolved to its id."""
     if reference(snapshot, tag)[1] is None:
         return snapshot

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from emofeat.errors import ConfigError, EmofeatError
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Path of the feature store.")]
+StoreOpt = Annotated[
+    str, typer.Option("--store", help="The feature store: a path, or s3://bucket/prefix (gs://, az://).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 SnapshotOpt = Annotated[
     str | None, typer.Option("--snapshot", help="Snapshot id, tag or branch to read (default: main).")

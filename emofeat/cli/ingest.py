@@ -22,7 +22,7 @@ ENGINES = ("prefect", "local")
 def run_ingest(
     corpus: str,
     source_dir: Path,
-    store: Path,
+    store: str | Path,
     config: FeatureConfig,
     options: RunOptions,
     engine: str,
@@ -58,7 +58,7 @@ def run_ingest(
 def dry_run_plan(
     corpus: str,
     source_dir: Path,
-    store: Path,
+    store: str | Path,
     config: FeatureConfig,
     options: RunOptions,
     progress: Progress = NO_PROGRESS,

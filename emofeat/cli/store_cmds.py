@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 def versions(
     ctx: typer.Context,
     store: Annotated[
-        Path | None, typer.Option("--store", help="Path of the feature store (required).")
+        str | None, typer.Option("--store", help="The feature store: a path or s3://bucket/prefix.")
     ] = None,
     features: Annotated[
         bool, typer.Option("--features", help="List the feature versions of a snapshot instead.")
@@ -83,7 +83,7 @@ def versions(
 
 
 def _list_features(
-    store: Path, corpus: str | None, snapshot: str | None, tag: str | None, as_json: bool
+    store: str | Path, corpus: str | None, snapshot: str | None, tag: str | None, as_json: bool
 ) -> None:
     from emofeat.store import open_store
 

@@ -40,7 +40,7 @@ def read_config(path: Path | None) -> dict[str, dict[str, Any]]:
 
 def run_train(
     model: str | None,
-    store: Path,
+    store: str | Path,
     *,
     snapshot: str | None,
     corpora: list[str],

@@ -23,7 +23,8 @@ import zarr
 import zarr.errors
 
 from emofeat.errors import NotFoundError, StoreError
-from emofeat.store import layout
+from emofeat.store import layout, location
+from emofeat.store.location import UNSUPPORTED
 
 BRANCH = "main"
 
@@ -57,13 +58,19 @@ def exit_without_finalizing(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _local_path(path: str | Path) -> Path:
-    text = str(path)
-    if "://" in text and not text.startswith("file://"):
-        raise StoreError(
-            f"store {text!r}: only local paths are supported in this release", kind="unsupported_store"
-        )
-    return Path(text.removeprefix("file://"))
+def local_path(path: str | Path, purpose: str = "this") -> Path:
+    """The directory of a local store.
+
+    Raises
+    ------
+    StoreError
+        Kind ``unsupported_store`` when ``path`` is on object storage (``purpose`` names what
+        needs a local store).
+    """
+    where = location.parse(path)
+    if where.path is None:
+        raise StoreError(f"{purpose} needs a store on a local filesystem, not {where}", kind=UNSUPPORTED)
+    return where.path
 
 
 def _storage(path: Path) -> icechunk.Storage:
@@ -76,7 +83,11 @@ def commit_lock(path: str | Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterato
 
     Every process and thread that commits to the store takes it around the commit (and its
     rebase), so commits never race: icechunk's local-filesystem storage has no atomic
-    compare-and-swap of a branch. The kernel releases the lock when its holder dies, so a
+    compare-and-swap of a branch. A store on object storage needs no lock (this holds
+    nothing): there icechunk moves a branch with a conditional write, and a writer whose
+    parent moved meanwhile rebases or fails with a conflict (:func:`writer.commit`).
+
+    The kernel releases the lock when its holder dies, so a
     killed run never leaves the store locked. The holder writes its pid into the file.
 
     Raises
@@ -85,7 +96,10 @@ def commit_lock(path: str | Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterato
         Kind ``store_locked`` when another holder keeps the lock longer than ``timeout``
         seconds (the message names it); kind ``store_error`` when the lock file cannot be opened.
     """
-    lock = _local_path(path) / LOCK_NAME
+    if not location.parse(path).is_local:  # icechunk's conditional writes serialise commits
+        yield
+        return
+    lock = local_path(path) / LOCK_NAME
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
@@ -133,7 +147,10 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
     StoreError
         When the path exists but is not an emofeat store, or cannot be opened.
     """
-    p = _local_path(path)
+    where = location.parse(path)
+    if where.path is None:
+        return _open_object(where, create)
+    p = where.path
     missing = NotFoundError(f"no emofeat store at {str(p)!r}; run `emofeat ingest ... --store {p}` first")
     if p.exists() and not p.is_dir():
         raise StoreError(f"{str(p)!r} is a file, not a store directory; choose another --store path")
@@ -159,6 +176,44 @@ def open_repo(path: str | Path, *, create: bool = False) -> icechunk.Repository:
         return icechunk.Repository.open(storage)
     except icechunk.IcechunkError as exc:
         raise StoreError(f"cannot open the store at {str(p)!r}: {exc}") from exc
+
+
+def _open_object(where: location.Location, create: bool) -> icechunk.Repository:
+    """Open (with ``create``, make) the repository at an object-storage location.
+
+    Of runs that create the same store at once, icechunk's conditional write of the first
+    branch lets one win; the others find the store made and open it.
+    """
+    storage = location.storage(where)
+    try:
+        if icechunk.Repository.exists(storage):
+            repo = icechunk.Repository.open(storage)
+            if create and not _initialised(repo):
+                _initialise(repo)
+            return repo
+        if not create:
+            hint = f"run `emofeat ingest ... --store {where}` first"
+            raise NotFoundError(f"no emofeat store at {where}; {hint}")
+        try:
+            repo = icechunk.Repository.create(storage)
+        except icechunk.IcechunkError:
+            if not icechunk.Repository.exists(storage):
+                raise
+            repo = icechunk.Repository.open(storage)  # another run created it meanwhile
+        try:
+            _initialise(repo)
+        except icechunk.ConflictError:  # another run initialised it meanwhile
+            repo = icechunk.Repository.open(storage)
+        return repo
+    except icechunk.IcechunkError as exc:
+        raise StoreError(f"cannot open the store at {where}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an icechunk error (its context trace follows), without secrets:
+    icechunk's messages name the object and the service's error, never a credential."""
+    lines = [line.strip(" x|") for line in str(exc).splitlines() if line.strip(" x|")]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _create(p: Path) -> None:

@@ -33,7 +33,7 @@ import zarr
 
 from emofeat.errors import NotFoundError, StoreError
 from emofeat.store import layout
-from emofeat.store.repo import BRANCH, LOCK_NAME, commit_lock, open_repo
+from emofeat.store.repo import BRANCH, LOCK_NAME, commit_lock, local_path, open_repo
 from emofeat.store.writer import commit, existing_group, read_root
 
 #: The default grace period (hours): objects younger than this are never expired or deleted.
@@ -299,7 +299,7 @@ def _target(path: str | Path, dry_run: bool, phase: Phase) -> Iterator[icechunk.
         yield open_repo(path)
         return
     phase("copying the store's refs and snapshots for a dry run")
-    store = Path(str(path).removeprefix("file://")).resolve()
+    store = local_path(path, "a dry run of gc (it copies the store's refs beside it)").resolve()
     try:
         scratch = Path(tempfile.mkdtemp(prefix=f".{store.name}.gc-dry-run-", dir=store.parent))
     except OSError:  # the store's parent is read-only: use the system's temporary directory
