@@ -107,6 +107,17 @@ def test_read_commands_work_on_an_s3_store(ingested: tuple[Path, str, Any, Any])
     assert sorted(json.loads(line)["clip_id"] for line in catalog) == sorted(
         emofeat.open_store(remote).catalog("folder")["clip_id"]
     )
+    releases = (
+        ["tag", "v1"],
+        ["tags"],
+        ["lineage", "folder/c0.mp4"],
+        ["audit", "--sample", "2"],
+        ["diff", "v1", "main"],
+    )
+    for command in releases:
+        result = runner.invoke(app, [*command, "--store", remote, "--json"], catch_exceptions=False)
+        assert result.exit_code == 0, (command, result.output)
+        assert SECRET not in result.output
     gc = runner.invoke(app, ["gc", "--store", remote, "--dry-run"])
     assert gc.exit_code == 1
     assert "unsupported_store" in gc.output
