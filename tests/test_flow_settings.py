@@ -38,6 +38,8 @@ print(json.dumps({{"analytics": s.server.analytics_enabled,
         "flows.stats",
         "emofeat.orchestration.train_flow",
         "flows.train",
+        "emofeat.orchestration.audit_flow",
+        "flows.audit",
     ],
 )
 def test_cold_import_turns_telemetry_off(tmp_path: Path, module: str) -> None:
