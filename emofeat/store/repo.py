@@ -32,6 +32,9 @@ BRANCH = "main"
 LOCK_NAME = ".emofeat-commit.lock"
 #: How long a commit waits for another process's commit before giving up (seconds).
 LOCK_TIMEOUT_S = 120.0
+#: How long a run whose creation of a store on object storage lost to another run's waits for
+#: that store to appear (seconds).
+CREATE_WAIT_S = 10.0
 
 # The local-filesystem storage logs a warning on every open: it is not safe for concurrent
 # commits. emofeat serialises every commit with :func:`commit_lock`. Keep the CLI's output clean.
@@ -182,31 +185,56 @@ def _open_object(where: location.Location, create: bool) -> icechunk.Repository:
     """Open (with ``create``, make) the repository at an object-storage location.
 
     Of runs that create the same store at once, icechunk's conditional write of the first
-    branch lets one win; the others find the store made and open it.
+    branch lets one win; the others wait for the store to appear and open it. Of runs that
+    then initialise it at once, one commit lands and the others find it done.
+
+    Raises
+    ------
+    NotFoundError
+        When there is no store there and ``create`` is false.
+    StoreError
+        Kind ``unsupported_store`` when the prefix holds other objects; kind ``store_error``
+        when the storage fails (the message names the location and the service's error only).
     """
     storage = location.storage(where)
     try:
         if icechunk.Repository.exists(storage):
             repo = icechunk.Repository.open(storage)
-            if create and not _initialised(repo):
-                _initialise(repo)
-            return repo
-        if not create:
+        elif not create:
             hint = f"run `emofeat ingest ... --store {where}` first"
             raise NotFoundError(f"no emofeat store at {where}; {hint}")
-        try:
-            repo = icechunk.Repository.create(storage)
-        except icechunk.IcechunkError:
-            if not icechunk.Repository.exists(storage):
-                raise
-            repo = icechunk.Repository.open(storage)  # another run created it meanwhile
-        try:
-            _initialise(repo)
-        except icechunk.ConflictError:  # another run initialised it meanwhile
-            repo = icechunk.Repository.open(storage)
+        else:
+            try:
+                repo = icechunk.Repository.create(storage)
+            except (icechunk.IcechunkError, icechunk.ConflictError):
+                if not _appears(storage):
+                    raise StoreError(
+                        f"{where} holds objects but no emofeat store; choose an empty prefix for a new store",
+                        kind=UNSUPPORTED,
+                    ) from None
+                repo = icechunk.Repository.open(storage)  # another run created it meanwhile
+        if create and not _initialised(repo):
+            try:
+                _initialise(repo)
+            except icechunk.ConflictError:  # another run initialised it meanwhile
+                repo = icechunk.Repository.open(storage)
         return repo
-    except icechunk.IcechunkError as exc:
-        raise StoreError(f"cannot open the store at {where}: {_first_line(exc)}") from None
+    except (icechunk.IcechunkError, icechunk.ConflictError) as exc:
+        raise StoreError(
+            f"cannot open the store at {where}: {_first_line(exc)}; check that the bucket exists and that "
+            f"the {location.SCHEMES[where.scheme]} credentials and endpoint in the environment are right",
+        ) from None
+
+
+def _appears(storage: icechunk.Storage) -> bool:
+    """Whether a repository appears at ``storage`` within :data:`CREATE_WAIT_S`: another run
+    creating it writes its objects first and its branch last (``exists`` looks for the branch)."""
+    deadline = time.monotonic() + CREATE_WAIT_S
+    while not icechunk.Repository.exists(storage):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _first_line(exc: BaseException) -> str:

@@ -257,14 +257,16 @@ def gc(
         When there is no store at ``path``.
     StoreError
         Kind ``bad_argument`` for a negative ``older_than`` or ``grace_hours``;
-        ``store_locked`` when a commit holds the lock too long; ``gc_failed`` when icechunk
-        fails.
+        ``unsupported_store`` for ``dry_run`` on object storage; ``store_locked`` when a
+        commit holds the lock too long; ``gc_failed`` when icechunk fails.
     """
     if older_than < timedelta(0) or grace_hours < 0:
         raise StoreError("--older-than and --grace-hours must not be negative", kind="bad_argument")
     now = now or datetime.now(UTC)
     deleted_before = now - timedelta(hours=grace_hours)
     expired_before = min(now - older_than, deleted_before)
+    if dry_run:
+        local_path(path, _DRY_RUN_NEEDS)  # unsupported_store before anything else
     open_repo(path)  # NotFoundError before anything else
     with commit_lock(path), _target(path, dry_run, phase) as repo:
         kept = {f"tag {t}": repo.lookup_tag(t) for t in sorted(repo.list_tags())}
@@ -291,6 +293,10 @@ def gc(
     )
 
 
+#: What needs a local store (in the message of its ``unsupported_store`` error).
+_DRY_RUN_NEEDS = "a dry run of gc (it copies the store's refs beside it; run gc without --dry-run)"
+
+
 @contextmanager
 def _target(path: str | Path, dry_run: bool, phase: Phase) -> Iterator[icechunk.Repository]:
     """The repository to collect: the store itself, or for a dry run a scratch copy beside
@@ -299,7 +305,7 @@ def _target(path: str | Path, dry_run: bool, phase: Phase) -> Iterator[icechunk.
         yield open_repo(path)
         return
     phase("copying the store's refs and snapshots for a dry run")
-    store = local_path(path, "a dry run of gc (it copies the store's refs beside it)").resolve()
+    store = local_path(path, _DRY_RUN_NEEDS).resolve()
     try:
         scratch = Path(tempfile.mkdtemp(prefix=f".{store.name}.gc-dry-run-", dir=store.parent))
     except OSError:  # the store's parent is read-only: use the system's temporary directory
