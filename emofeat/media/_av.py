@@ -289,45 +289,6 @@ def nominal_rate(stream: VideoStream) -> Fraction | None:
     return None
 
 
-def packet_span(
-    container: InputContainer, stream: VideoStream, path: Path, origin: Fraction | None = None
-) -> tuple[float, float] | None:
-    """First and last presentation time (s, ``origin`` subtracted; default: the stream's start
-    time) over the stream's packets.
-
-    A demux-only pass (no decoding). When packets carry no timestamps, the span is derived
-    from the packet count and the nominal frame rate, as frames then are timed.
-
-    Raises
-    ------
-    DecodeError
-        When reading packets fails.
-    """
-    start = start_seconds(stream) if origin is None else origin
-    tb = stream.time_base
-    lo: Fraction | None = None
-    hi: Fraction | None = None
-    count = 0
-    try:
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            count += 1
-            if packet.pts is None or tb is None:
-                continue
-            t = packet.pts * tb - start
-            lo = t if lo is None or t < lo else lo
-            hi = t if hi is None or t > hi else hi
-    except av.error.FFmpegError as exc:
-        raise decode_error(exc, path, "video", count, "packets") from exc
-    if lo is not None and hi is not None:
-        return float(lo), float(hi)
-    rate = nominal_rate(stream)
-    if count == 0 or rate is None:
-        return None
-    return 0.0, float((count - 1) / rate)
-
-
 def iter_video(
     container: InputContainer,
     stream: VideoStream,

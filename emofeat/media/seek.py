@@ -38,7 +38,7 @@ from av.video.stream import VideoStream
 
 from emofeat.config import VideoConfig
 from emofeat.errors import DecodeError
-from emofeat.media._av import PacketTally, decode_error, open_decoder, start_seconds
+from emofeat.media._av import PacketTally, decode_error, nominal_rate, open_decoder, start_seconds
 from emofeat.media.sampling import select_indices
 
 #: Codecs whose packets are one frame each, with exact keyframe flags.
@@ -54,22 +54,37 @@ class PacketIndex:
     """A video stream's packets from one demux pass: presentation ticks in presentation
     order, the ticks of the keyframes, and whether seeking by them is exact."""
 
-    ticks: np.ndarray  # int64, sorted: every frame's pts
+    ticks: np.ndarray  # int64, sorted: the pts of every timed packet
     keyframes: np.ndarray  # int64, sorted: the pts of each keyframe packet
     time_base: Fraction
     start: Fraction  # the clip clock's 0 on the stream's timeline (seconds)
     exact: bool  # one frame a packet, every packet timed, no duplicate times
+    packets: int = 0  # packets read, timed or not
+    rate: Fraction | None = None  # the stream's nominal frame rate
 
     def times(self) -> np.ndarray:
         """Each frame's time in seconds on the clip's clock (as decode-through times them)."""
-        return np.asarray([float(t * self.time_base - self.start) for t in self.ticks.tolist()], np.float64)
+        return np.asarray([self._seconds(t) for t in self.ticks.tolist()], np.float64)
+
+    def _seconds(self, tick: int) -> float:
+        return float(tick * self.time_base - self.start)
+
+    def span(self) -> tuple[float, float] | None:
+        """First and last presentation time (s, on the clip's clock) over the packets; when
+        no packet is timed, from the packet count and the nominal rate, as frames then are
+        timed (None without either)."""
+        if self.ticks.size:
+            return self._seconds(int(self.ticks[0])), self._seconds(int(self.ticks[-1]))
+        if self.packets == 0 or self.rate is None:
+            return None
+        return 0.0, float((self.packets - 1) / self.rate)
 
 
 @dataclass(frozen=True)
 class SeekPlan:
     """Which frames to decode: ``picks`` (indices into the stream's frames in presentation
-    order, as the plan keeps them, repeats included), each decoded from ``start_of`` its
-    keyframe's pts; and what each way costs in frames decoded."""
+    order, as the plan keeps them, repeats included), and what each way costs in frames
+    decoded."""
 
     picks: np.ndarray
     seek_frames: int
@@ -84,7 +99,8 @@ class SeekPlan:
 def index_packets(
     container: InputContainer, stream: VideoStream, path: Path, origin: Fraction | None
 ) -> PacketIndex:
-    """Read every packet of ``stream`` (no decoding): times, keyframes, exactness.
+    """Read every packet of ``stream`` (no decoding): times, keyframes, exactness, and so the
+    span the ``uniform`` plan spreads its targets over (:meth:`PacketIndex.span`).
 
     Raises
     ------
@@ -95,7 +111,7 @@ def index_packets(
     tally = PacketTally(container, stream)
     ticks: list[int] = []
     keys: list[int] = []
-    timed = True
+    timed = stream.time_base is not None  # pts mean nothing without a time base
     count = 0
     try:
         for packet in container.demux(stream):
@@ -103,7 +119,7 @@ def index_packets(
                 continue
             count += 1
             tally.add(packet)
-            if packet.pts is None:
+            if packet.pts is None or stream.time_base is None:
                 timed = False
                 continue
             ticks.append(int(packet.pts))
@@ -115,7 +131,6 @@ def index_packets(
     sorted_ticks = np.unique(np.asarray(ticks, np.int64))
     exact = (
         timed
-        and stream.time_base is not None
         and stream.codec_context.name in SEEKABLE_CODECS
         and len(sorted_ticks) == len(ticks) > 0
         and bool(keys)
@@ -127,6 +142,8 @@ def index_packets(
         time_base=stream.time_base or Fraction(1),
         start=start_seconds(stream) if origin is None else origin,
         exact=exact,
+        packets=count,
+        rate=nominal_rate(stream),
     )
 
 

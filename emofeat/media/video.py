@@ -26,7 +26,6 @@ from emofeat.media._av import (
     clock_origin,
     iter_video,
     open_input,
-    packet_span,
     require_streams,
     to_rgb,
 )
@@ -112,14 +111,9 @@ def iter_frames(
             if video is None:
                 return
             index = index_packets(container, video, p, zero)
+        span = index.span()
         if index.exact:
             plan = plan_seek(index, config)
-            times = index.times()
-            span = (float(times[0]), float(times[-1]))
-        else:
-            with open_input(p) as container:
-                _audio, video = require_streams(container, p)
-                span = None if video is None else packet_span(container, video, p, zero)
     with open_input(p) as container:
         _audio, video = require_streams(container, p)
         if video is None:
