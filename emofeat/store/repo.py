@@ -273,7 +273,10 @@ def _initialise(repo: icechunk.Repository) -> None:
     if _initialised(repo):
         return
     session = repo.writable_session(BRANCH)
-    zarr.open_group(session.store, mode="a").attrs["emofeat_store"] = layout.LAYOUT_VERSION
+    root = zarr.open_group(session.store, mode="a")
+    if "emofeat_store" in root.attrs:  # another run initialised it since the check above
+        return
+    root.attrs["emofeat_store"] = layout.LAYOUT_VERSION
     session.commit(
         f"emofeat store (layout {layout.LAYOUT_VERSION})",
         metadata={"emofeat_store": layout.LAYOUT_VERSION},
