@@ -8,6 +8,7 @@ audit flow ends Completed on an untouched store and Failed when the audit finds 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import re
@@ -27,12 +28,13 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments import run_deployment
+from prefect.deployments.steps.core import StepExecutionError, run_steps
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.flows import Flow, load_flow_from_entrypoint
 from prefect.logging.handlers import APILogWorker
 
 from emofeat.data.stats import ALL, compute_stats, read_stats
-from emofeat.errors import NotFoundError
+from emofeat.errors import ConfigError, NotFoundError
 from emofeat.store import open_store
 from tests.corpusgen import Corpus, Ingested
 
@@ -40,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PREFECT_FILE = ROOT / "flows" / "prefect.yaml"
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 POOL = "emofeat"
-PULL = "prefect.deployments.steps.set_working_directory"
+PULL = "emofeat.orchestration.checkout.enter_checkout"
 #: Generous for a loaded 2-core machine; a healthy run takes a fraction of these.
 DEPLOY_TIMEOUT_S, WORKER_TIMEOUT_S = 240, 300
 
@@ -75,10 +77,10 @@ def test_each_deployment_names_a_real_flow_and_its_parameters(deployment: dict[s
 def checkout_variable() -> str:
     """The environment variable the one pull step takes the working directory from."""
     (step,) = prefect_file()["pull"]
-    (directory,) = step[PULL].values()
-    found = re.fullmatch(r"\{\{ *\$([A-Z_]+) *\}\}", directory)
-    assert found, f"the pull step's directory is not an environment variable: {directory!r}"
-    return found.group(1)
+    variable = step[PULL]["variable"]
+    assert isinstance(variable, str)
+    assert re.fullmatch(r"[A-Z_]+", variable), f"not an environment variable's name: {variable!r}"
+    return variable
 
 
 def test_the_file_is_offline_and_runs_from_the_checkout() -> None:
@@ -105,6 +107,40 @@ def test_the_nightly_audit_is_a_valid_cron_deployed_inactive() -> None:
     assert hour.isdigit()
     others = [d for d in deployments() if d["name"] != "audit"]
     assert all(not d.get("schedules") for d in others)
+
+
+def run_pull_steps() -> dict[str, Any]:
+    """The file's pull steps, run by Prefect's own step runner, as a worker runs them."""
+    return asyncio.run(run_steps(prefect_file()["pull"]))
+
+
+def test_the_pull_step_enters_the_checkout_the_worker_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(checkout_variable(), str(ROOT))
+    assert run_pull_steps()["directory"] == str(ROOT)
+    assert Path.cwd() == ROOT
+
+
+@pytest.mark.parametrize("value", [None, "", "missing", "not-a-checkout"])
+def test_a_worker_without_a_checkout_fails_the_run_saying_what_to_set(
+    value: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-checkout").mkdir()
+    variable = checkout_variable()
+    if value is None:
+        monkeypatch.delenv(variable, raising=False)
+    else:
+        monkeypatch.setenv(variable, str(tmp_path / value) if value else value)
+    with pytest.raises(StepExecutionError) as raised:
+        run_pull_steps()
+    cause = raised.value.__cause__
+    assert isinstance(cause, ConfigError)
+    assert variable in cause.message
+    assert "prefect worker start" in cause.message
+    assert Path.cwd() == tmp_path  # the run did not move anywhere
 
 
 def cli_env() -> dict[str, str]:
